@@ -6,9 +6,9 @@ import (
 	"github.com/orrery-go/orrery/slab"
 )
 
+// benchEntry is the size of a typical small record: a few words.
 type benchEntry struct {
-	a, b uint64
-	p    *int
+	a, b, c uint64
 }
 
 // BenchmarkSlabInsertRemove measures one Insert plus one Remove on a warm
@@ -16,11 +16,11 @@ type benchEntry struct {
 func BenchmarkSlabInsertRemove(b *testing.B) {
 	s, _ := slab.NewUnbounded[benchEntry](0)
 	for i := range 1000 {
-		_, _ = s.Insert(benchEntry{a: uint64(i)})
+		_, _ = s.Insert(benchEntry{a: uint64(i), b: 1, c: 2})
 	}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		k, err := s.Insert(benchEntry{a: uint64(i)})
+		k, err := s.Insert(benchEntry{a: uint64(i), b: 1, c: 2})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -33,11 +33,11 @@ func BenchmarkSlabInsertRemove(b *testing.B) {
 func BenchmarkMapInsertDelete(b *testing.B) {
 	m := make(map[uint64]benchEntry, 1024)
 	for i := range 1000 {
-		m[uint64(i)] = benchEntry{a: uint64(i)}
+		m[uint64(i)] = benchEntry{a: uint64(i), b: 1, c: 2}
 	}
 	b.ReportAllocs()
 	for i := uint64(1000); b.Loop(); i++ {
-		m[i] = benchEntry{a: i}
+		m[i] = benchEntry{a: i, b: 1, c: 2}
 		delete(m, i)
 	}
 }
@@ -47,7 +47,7 @@ func BenchmarkSlabGet(b *testing.B) {
 	s, _ := slab.NewUnbounded[benchEntry](0)
 	keys := make([]slab.Key, 1024)
 	for i := range keys {
-		keys[i], _ = s.Insert(benchEntry{a: uint64(i)})
+		keys[i], _ = s.Insert(benchEntry{a: uint64(i), b: 1, c: 2})
 	}
 	b.ReportAllocs()
 	var sum uint64

@@ -3,8 +3,8 @@ package slab_test
 import (
 	"errors"
 	"runtime"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

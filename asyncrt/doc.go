@@ -1,0 +1,60 @@
+// Package asyncrt is Orrery's single-threaded async runtime: coroutine tasks
+// driven by an executor on one goroutine locked to one OS thread.
+//
+// # Tasks
+//
+// A task is a function func(*Task) T running as a coroutine (made with
+// iter.Pull). Only one task runs at a time, on the runtime's thread, and it
+// runs until it reaches a suspension point: [Task.Yield], [JoinHandle.Await],
+// and the time, IO and channel operations of the rest of the package. There
+// it gives the thread back to the executor, which resumes another ready task.
+// Code between two suspension points is never interleaved with another task,
+// so tasks share data — and the [world.World] — without locks.
+//
+// [BlockOn] runs a root task and everything it spawns until the root returns.
+// [Spawn] starts a task on a coroutine of its own; [SpawnPooled] reuses
+// coroutines made in advance, so spawning costs no allocation beyond the
+// closure. Both return a [JoinHandle] to await the result, abort the task or
+// detach it.
+//
+// # Cancellation
+//
+// [JoinHandle.Abort] unwinds a task from its current suspension point: the
+// suspension function panics with an internal signal that the task's top
+// frame recovers, so the task's deferred calls run (sockets close, resources
+// are released) and its Await returns [ErrAborted]. A task that has not
+// started never runs. Do not swallow panics you do not recognise with a bare
+// recover in a task: re-panic them, as with any Go code that recovers.
+// Deferred calls that run during an abort cannot suspend: a suspension point
+// reached while unwinding panics again with the same signal.
+//
+// # Panics
+//
+// A task's panic is recovered in its coroutine and returned by Await as a
+// *[PanicError] carrying the value and the stack. A panic in a task nobody
+// can join (a detached task) goes to the runtime's [PanicPolicy]: by default
+// the running BlockOn returns it. [Runtime.Close] reports panics of tasks
+// whose handles were never awaited.
+//
+// # Rules for tasks
+//
+//   - Pass the *Task explicitly, and use it only inside the function it was
+//     given to. Each spawned task receives its own.
+//   - Never block the thread: a Go channel receive, a mutex held by another
+//     goroutine, time.Sleep, or a blocking system call stalls every task on
+//     the runtime. Use the runtime's own suspension points instead.
+//   - Never call runtime.LockOSThread in a task. Coroutines must be resumed
+//     under the thread-lock state they were created with, and the Go runtime
+//     treats a mismatch as a fatal error that cannot be recovered.
+//   - Never call runtime.Goexit in a task (testing.T.FailNow and
+//     require-style assertions call it). The task ends with [ErrGoexit], but
+//     its coroutine cannot be reclaimed and stays parked until the process
+//     exits. In tests, return errors from tasks and assert outside them.
+//   - Task APIs are for tasks of their own runtime. Called from another
+//     goroutine, from another task, or from a nested coroutine, they panic
+//     with a message saying so; [BlockOn] called from inside one of the
+//     runtime's own tasks panics too.
+//
+// The goroutine checks rely on a goroutine identity read in assembly on
+// amd64 and arm64; on other architectures they are off.
+package asyncrt

@@ -1,0 +1,218 @@
+package asyncrt
+
+import (
+	"fmt"
+
+	"github.com/orrery-go/orrery/slab"
+)
+
+// body is a task's function and the slot its result is written to. Bodies
+// are recycled per result type, so spawning does not allocate once warm.
+type body[T any] struct {
+	fn   func(*Task) T
+	val  T
+	pool *bodyPool[T]
+}
+
+func (b *body[T]) run(t *Task) { b.val = b.fn(t) }
+
+func (b *body[T]) recycle() {
+	var zero T
+	b.val, b.fn = zero, nil
+	if p := b.pool; p != nil && len(p.free) < maxFreeBodies {
+		p.free = append(p.free, b)
+	}
+}
+
+// maxFreeBodies bounds each result type's free list, so a burst of tasks does
+// not pin its peak memory forever.
+const maxFreeBodies = 4096
+
+type bodyPool[T any] struct{ free []*body[T] }
+
+// getBody returns a recycled or new body for result type T. The runtime keeps
+// one free list per type; the last one used is cached, so a loop spawning
+// tasks of one type finds its list with a single type assertion.
+func getBody[T any](rt *Runtime) *body[T] {
+	p, ok := rt.lastBodyPool.(*bodyPool[T])
+	if !ok {
+		key := any((*body[T])(nil))
+		if rt.bodyPools == nil {
+			rt.bodyPools = make(map[any]any)
+		}
+		if found, ok := rt.bodyPools[key]; ok {
+			p = found.(*bodyPool[T])
+		} else {
+			p = &bodyPool[T]{}
+			rt.bodyPools[key] = p
+		}
+		rt.lastBodyPool = p
+	}
+	if n := len(p.free); n > 0 {
+		b := p.free[n-1]
+		p.free = p.free[:n-1]
+		return b
+	}
+	return &body[T]{pool: p}
+}
+
+// Spawn starts fn as a new task on t's runtime, on a coroutine of its own,
+// and returns a handle to await, abort or detach it. The new task first runs
+// in the next cycle; the caller carries on until it suspends.
+//
+// Spawn allocates a coroutine (and its goroutine) per task; [SpawnPooled]
+// reuses coroutines made in advance. A nil fn panics.
+func Spawn[T any](t *Task, fn func(*Task) T) JoinHandle[T] {
+	t.check("Spawn")
+	if fn == nil {
+		panic("asyncrt: Spawn called with a nil function")
+	}
+	return spawnOn(t.rt, t.rt.newTask(false), fn)
+}
+
+// SpawnPooled is [Spawn] on a coroutine from the runtime's task pool (see
+// [Builder.TaskPool]), which runs task after task: once the pool is warm,
+// spawning allocates nothing beyond what fn captures. A bounded pool with
+// every coroutine busy returns [ErrPoolFull]. A nil fn panics.
+func SpawnPooled[T any](t *Task, fn func(*Task) T) (JoinHandle[T], error) {
+	t.check("SpawnPooled")
+	if fn == nil {
+		panic("asyncrt: SpawnPooled called with a nil function")
+	}
+	co, err := t.rt.pool.get(t.rt)
+	if err != nil {
+		return JoinHandle[T]{}, err
+	}
+	return spawnOn(t.rt, co, fn), nil
+}
+
+func spawnOn[T any](rt *Runtime, co *Task, fn func(*Task) T) JoinHandle[T] {
+	b := getBody[T](rt)
+	b.fn = fn
+	rec := rt.insertTask(b, co)
+	return JoinHandle[T]{rt: rt, key: rec.key, b: b}
+}
+
+// JoinHandle refers to a spawned task and, once it finishes, to its result.
+// It is a small value: copies refer to the same task, and the result can be
+// taken once. The zero JoinHandle refers to no task.
+//
+// Its methods must be called on the task's runtime: from one of its tasks (or,
+// later, its systems). After the runtime is closed they report the task as
+// finished.
+type JoinHandle[T any] struct {
+	rt  *Runtime
+	key slab.Key
+	b   *body[T]
+}
+
+// Await suspends t until the task finishes and returns its result. The error
+// is [ErrAborted] if it was aborted, a *[PanicError] if it panicked, and
+// [ErrGoexit] if it called runtime.Goexit. A finished task's result is
+// returned at once.
+//
+// The result can be taken once: a second Await, or an Await after Detach,
+// returns [ErrJoined]; two tasks awaiting one task at the same time get
+// [ErrAwaitConflict]; a task awaiting itself gets an error wrapping
+// [ErrDeadlock]. If t is aborted while it waits, it unwinds from here.
+func (h JoinHandle[T]) Await(t *Task) (T, error) {
+	t.check("JoinHandle.Await")
+	var zero T
+	rt := h.rt
+	if rt == nil || rt != t.rt {
+		return zero, ErrInvalidHandle
+	}
+	rec, ok := rt.tasks.Get(h.key)
+	if !ok || rec.detached || rec.consumed {
+		return zero, ErrJoined
+	}
+	if rec.state != stateDone {
+		if rec == t.rec {
+			return zero, fmt.Errorf("asyncrt: task %d awaits itself: %w", rec.id, ErrDeadlock)
+		}
+		if !rec.waiter.IsZero() && rec.waiter != t.rec.key {
+			return zero, ErrAwaitConflict
+		}
+		me := t.rec.key
+		for rec.state != stateDone {
+			rec.waiter = me
+			t.awaiting = h.key
+			t.suspend() // on abort, unwind withdraws the registration
+			t.awaiting = slab.Key{}
+			if rec, ok = rt.tasks.Get(h.key); !ok || rec.detached || rec.consumed {
+				return zero, ErrJoined // detached through a copy of the handle
+			}
+		}
+	}
+	err := rec.err
+	var v T
+	if err == nil {
+		v = h.b.val
+	}
+	rec.consumed = true
+	rt.tryFree(rec)
+	return v, err
+}
+
+// Abort asks the task to stop. A task that has not started never runs; a
+// suspended task is woken and unwinds from its suspension point, running its
+// defers; a task aborting itself unwinds at its next suspension point. Await
+// then returns [ErrAborted]. Abort reports whether the task was still
+// unfinished; it does nothing to a finished task.
+func (h JoinHandle[T]) Abort() bool {
+	rt := h.rt
+	if rt == nil || rt.closed.Load() {
+		return false
+	}
+	rt.mustBeOnRuntime("JoinHandle.Abort")
+	rec, ok := rt.tasks.Get(h.key)
+	if !ok || rec.state == stateDone {
+		return false
+	}
+	rec.abort = true
+	if rec.state == stateSuspended {
+		rt.enqueue(rec)
+	}
+	return true
+}
+
+// Detach gives up the result: the task runs on, and its record is freed as
+// soon as it finishes. A panic in a detached task goes to the runtime's
+// unhandled-panic policy. Detaching a task that already finished drops its
+// result now.
+func (h JoinHandle[T]) Detach() {
+	rt := h.rt
+	if rt == nil || rt.closed.Load() {
+		return
+	}
+	rt.mustBeOnRuntime("JoinHandle.Detach")
+	rec, ok := rt.tasks.Get(h.key)
+	if !ok || rec.detached || rec.consumed {
+		return
+	}
+	rec.detached = true
+	if w := rec.waiter; !w.IsZero() {
+		// A task awaiting through a copy of the handle gets ErrJoined now.
+		rec.waiter = slab.Key{}
+		rt.wake(w)
+	}
+	if rec.state == stateDone {
+		rec.consumed = true
+		if pe, ok := rec.err.(*PanicError); ok {
+			rt.unhandledPanic(pe)
+		}
+		rt.tryFree(rec)
+	}
+}
+
+// IsFinished reports whether the task has finished (returned, panicked or was
+// aborted). It is true for a handle whose result was already taken.
+func (h JoinHandle[T]) IsFinished() bool {
+	rt := h.rt
+	if rt == nil || rt.closed.Load() {
+		return true
+	}
+	rt.mustBeOnRuntime("JoinHandle.IsFinished")
+	rec, ok := rt.tasks.Get(h.key)
+	return !ok || rec.state == stateDone
+}

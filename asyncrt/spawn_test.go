@@ -1,0 +1,455 @@
+package asyncrt_test
+
+import (
+	"errors"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orrery-go/orrery/asyncrt"
+)
+
+func TestSpawnAndAwaitResults(t *testing.T) {
+	rt := newRuntime(t, nil)
+	sum := block(t, rt, func(t *asyncrt.Task) int {
+		var hs []asyncrt.JoinHandle[int]
+		for i := range 100 {
+			if i%2 == 0 {
+				hs = append(hs, asyncrt.Spawn(t, func(t *asyncrt.Task) int { t.Yield(); return i }))
+			} else {
+				h, err := asyncrt.SpawnPooled(t, func(*asyncrt.Task) int { return i })
+				if err != nil {
+					panic(err)
+				}
+				hs = append(hs, h)
+			}
+		}
+		sum := 0
+		for _, h := range hs {
+			v, err := h.Await(t)
+			if err != nil {
+				panic(err)
+			}
+			sum += v
+		}
+		return sum
+	})
+	assert.Equal(t, 99*100/2, sum)
+}
+
+func TestAwaitFinishedTaskDoesNotSuspend(t *testing.T) {
+	rt := newRuntime(t, nil)
+	type result struct {
+		v           string
+		err         error
+		pollsBefore uint64
+		pollsAfter  uint64
+	}
+	r := block(t, rt, func(t *asyncrt.Task) result {
+		h := asyncrt.Spawn(t, func(*asyncrt.Task) string { return "done" })
+		for !h.IsFinished() {
+			t.Yield()
+		}
+		before := t.Runtime().Stats().Polls
+		v, err := h.Await(t)
+		return result{v, err, before, t.Runtime().Stats().Polls}
+	})
+	require.NoError(t, r.err)
+	assert.Equal(t, "done", r.v)
+	assert.Equal(t, r.pollsBefore, r.pollsAfter, "Await on a finished task returns without suspending")
+}
+
+func TestAwaitTwiceAndAfterDetach(t *testing.T) {
+	rt := newRuntime(t, nil)
+	errs := block(t, rt, func(t *asyncrt.Task) []error {
+		h := asyncrt.Spawn(t, func(*asyncrt.Task) int { return 1 })
+		copyOfH := h
+		_, err1 := h.Await(t)
+		_, err2 := h.Await(t)
+		_, err3 := copyOfH.Await(t)
+
+		d := asyncrt.Spawn(t, func(t *asyncrt.Task) int { t.Yield(); return 2 })
+		d.Detach()
+		_, err4 := d.Await(t)
+		d.Detach() // detaching twice is harmless
+
+		var zero asyncrt.JoinHandle[int]
+		_, err5 := zero.Await(t)
+		return []error{err1, err2, err3, err4, err5}
+	})
+	assert.NoError(t, errs[0])
+	assert.ErrorIs(t, errs[1], asyncrt.ErrJoined)
+	assert.ErrorIs(t, errs[2], asyncrt.ErrJoined, "a copy refers to the same task")
+	assert.ErrorIs(t, errs[3], asyncrt.ErrJoined)
+	assert.ErrorIs(t, errs[4], asyncrt.ErrInvalidHandle)
+}
+
+func TestDetachWakesTaskAwaitingACopy(t *testing.T) {
+	rt := newRuntime(t, nil)
+	err := block(t, rt, func(t *asyncrt.Task) error {
+		h := asyncrt.Spawn(t, func(t *asyncrt.Task) int {
+			for {
+				t.Yield()
+			}
+		})
+		waiter := asyncrt.Spawn(t, func(t *asyncrt.Task) error {
+			_, err := h.Await(t)
+			return err
+		})
+		t.Yield()
+		t.Yield() // the waiter is now suspended in Await
+		h.Detach()
+		err, _ := waiter.Await(t)
+		h.Abort() // still reachable through the handle; stop it
+		return err
+	})
+	assert.ErrorIs(t, err, asyncrt.ErrJoined)
+}
+
+func TestHandleFromAnotherRuntime(t *testing.T) {
+	rt1 := newRuntime(t, nil)
+	rt2 := newRuntime(t, nil)
+	h := block(t, rt1, func(t *asyncrt.Task) asyncrt.JoinHandle[int] {
+		h := asyncrt.Spawn(t, func(*asyncrt.Task) int { return 1 })
+		for !h.IsFinished() {
+			t.Yield()
+		}
+		return h
+	})
+	err := block(t, rt2, func(t *asyncrt.Task) error {
+		_, err := h.Await(t)
+		return err
+	})
+	assert.ErrorIs(t, err, asyncrt.ErrInvalidHandle)
+}
+
+func TestAwaitConflictAndSelf(t *testing.T) {
+	rt := newRuntime(t, nil)
+	errs := block(t, rt, func(t *asyncrt.Task) []error {
+		target := asyncrt.Spawn(t, func(t *asyncrt.Task) int {
+			for range 5 {
+				t.Yield()
+			}
+			return 5
+		})
+		first := asyncrt.Spawn(t, func(t *asyncrt.Task) error { _, err := target.Await(t); return err })
+		second := asyncrt.Spawn(t, func(t *asyncrt.Task) error { t.Yield(); _, err := target.Await(t); return err })
+
+		var self asyncrt.JoinHandle[error]
+		self = asyncrt.Spawn(t, func(t *asyncrt.Task) error { _, err := self.Await(t); return err })
+
+		e1, _ := first.Await(t)
+		e2, _ := second.Await(t)
+		e3, _ := self.Await(t)
+		return []error{e1, e2, e3}
+	})
+	assert.NoError(t, errs[0])
+	assert.ErrorIs(t, errs[1], asyncrt.ErrAwaitConflict)
+	assert.ErrorIs(t, errs[2], asyncrt.ErrDeadlock)
+}
+
+func TestAbortSuspendedTaskRunsDefers(t *testing.T) {
+	rt := newRuntime(t, nil)
+	deferred := 0
+	type result struct {
+		aborted, again bool
+		err            error
+	}
+	r := block(t, rt, func(t *asyncrt.Task) result {
+		h := asyncrt.Spawn(t, func(t *asyncrt.Task) int {
+			defer func() { deferred++ }()
+			for {
+				t.Yield()
+			}
+		})
+		t.Yield()
+		t.Yield()
+		aborted := h.Abort()
+		_, err := h.Await(t)
+		return result{aborted, h.Abort(), err}
+	})
+	assert.True(t, r.aborted)
+	assert.False(t, r.again, "aborting a finished task does nothing")
+	assert.ErrorIs(t, r.err, asyncrt.ErrAborted)
+	assert.Equal(t, 1, deferred)
+}
+
+func TestAbortBeforeStartNeverRuns(t *testing.T) {
+	rt := newRuntime(t, nil)
+	ran := false
+	err := block(t, rt, func(t *asyncrt.Task) error {
+		h, err := asyncrt.SpawnPooled(t, func(*asyncrt.Task) int { ran = true; return 1 })
+		if err != nil {
+			return err
+		}
+		h.Abort()
+		_, err = h.Await(t)
+		return err
+	})
+	assert.ErrorIs(t, err, asyncrt.ErrAborted)
+	assert.False(t, ran)
+}
+
+func TestAbortFinishedTaskKeepsResult(t *testing.T) {
+	rt := newRuntime(t, nil)
+	v := block(t, rt, func(t *asyncrt.Task) int {
+		h := asyncrt.Spawn(t, func(*asyncrt.Task) int { return 9 })
+		for !h.IsFinished() {
+			t.Yield()
+		}
+		if h.Abort() {
+			panic("Abort reported a finished task as unfinished")
+		}
+		v, err := h.Await(t)
+		if err != nil {
+			panic(err)
+		}
+		return v
+	})
+	assert.Equal(t, 9, v)
+}
+
+func TestTaskAbortingItself(t *testing.T) {
+	rt := newRuntime(t, nil)
+	var after bool
+	err := block(t, rt, func(t *asyncrt.Task) error {
+		var self asyncrt.JoinHandle[int]
+		self = asyncrt.Spawn(t, func(t *asyncrt.Task) int {
+			self.Abort()
+			t.Yield() // unwinds here
+			after = true
+			return 1
+		})
+		_, err := self.Await(t)
+		return err
+	})
+	assert.ErrorIs(t, err, asyncrt.ErrAborted)
+	assert.False(t, after)
+}
+
+func TestAbortedTaskThatSwallowsTheSignalIsStillAborted(t *testing.T) {
+	rt := newRuntime(t, nil)
+	type result struct {
+		err        error
+		suspendMsg string
+	}
+	r := block(t, rt, func(t *asyncrt.Task) result {
+		var msg string
+		h := asyncrt.Spawn(t, func(t *asyncrt.Task) int {
+			func() {
+				defer func() { _ = recover() }() // a careless catch-all
+				for {
+					t.Yield()
+				}
+			}()
+			// Suspending again after swallowing the abort unwinds again.
+			func() {
+				defer func() {
+					if recover() != nil {
+						msg = "unwound"
+					}
+				}()
+				t.Yield()
+			}()
+			return 42
+		})
+		t.Yield()
+		h.Abort()
+		_, err := h.Await(t)
+		return result{err, msg}
+	})
+	assert.ErrorIs(t, r.err, asyncrt.ErrAborted, "the value returned after an abort is not trusted")
+	assert.Equal(t, "unwound", r.suspendMsg)
+}
+
+func TestAbortWhileAwaitingLeavesNoRegistration(t *testing.T) {
+	rt := newRuntime(t, nil)
+	errs := block(t, rt, func(t *asyncrt.Task) []error {
+		release := false
+		target := asyncrt.Spawn(t, func(t *asyncrt.Task) int {
+			for !release {
+				t.Yield()
+			}
+			return 7
+		})
+		waiter := asyncrt.Spawn(t, func(t *asyncrt.Task) int {
+			v, _ := target.Await(t)
+			return v
+		})
+		t.Yield()
+		t.Yield()
+		waiter.Abort()
+		_, werr := waiter.Await(t)
+		release = true
+		// The aborted waiter withdrew its registration: awaiting works.
+		v, err := target.Await(t)
+		if v != 7 {
+			err = errors.Join(err, errors.New("wrong value"))
+		}
+		return []error{werr, err}
+	})
+	assert.ErrorIs(t, errs[0], asyncrt.ErrAborted)
+	assert.NoError(t, errs[1])
+}
+
+func TestPanicReachesAwait(t *testing.T) {
+	rt := newRuntime(t, nil)
+	err := block(t, rt, func(t *asyncrt.Task) error {
+		h := asyncrt.Spawn(t, func(t *asyncrt.Task) int {
+			t.Yield()
+			panic("kaput")
+		})
+		_, err := h.Await(t)
+		return err
+	})
+	var pe *asyncrt.PanicError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "kaput", pe.Value)
+	assert.Nil(t, pe.Unwrap(), "a string panic wraps no error")
+	assert.Contains(t, string(pe.Stack), "TestPanicReachesAwait")
+}
+
+func TestDetachedPanicEndsBlockOnByDefault(t *testing.T) {
+	rt := newRuntime(t, nil)
+	rootDeferred := false
+	_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) int {
+		defer func() { rootDeferred = true }()
+		asyncrt.Spawn(t, func(*asyncrt.Task) int { panic("unjoinable") }).Detach()
+		for {
+			t.Yield()
+		}
+	})
+	var pe *asyncrt.PanicError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "unjoinable", pe.Value)
+	assert.True(t, rootDeferred)
+	assert.Equal(t, uint64(1), rt.Stats().UnhandledPanics)
+}
+
+func TestDetachAfterPanicIsUnhandled(t *testing.T) {
+	var hooked []*asyncrt.PanicError
+	rt := newRuntime(t, asyncrt.NewBuilder(nil).
+		UnhandledPanics(asyncrt.CountPanics).
+		OnUnhandledPanic(func(pe *asyncrt.PanicError) { hooked = append(hooked, pe) }))
+	v := block(t, rt, func(t *asyncrt.Task) int {
+		h := asyncrt.Spawn(t, func(*asyncrt.Task) int { panic("late") })
+		for !h.IsFinished() {
+			t.Yield()
+		}
+		h.Detach() // nobody will ever see it now
+		return 3
+	})
+	assert.Equal(t, 3, v, "CountPanics carries on")
+	require.Len(t, hooked, 1)
+	assert.Equal(t, "late", hooked[0].Value)
+	assert.Equal(t, uint64(1), rt.Stats().UnhandledPanics)
+}
+
+func TestUnjoinedPanicReportedByClose(t *testing.T) {
+	rt := newRuntime(t, nil)
+	block(t, rt, func(t *asyncrt.Task) int {
+		h := asyncrt.Spawn(t, func(*asyncrt.Task) int { panic("forgotten") })
+		for !h.IsFinished() {
+			t.Yield()
+		}
+		return 0 // the handle is dropped without Await or Detach
+	})
+	st := rt.Close()
+	assert.Equal(t, 1, st.Referenced)
+	require.Len(t, st.UnjoinedPanics, 1)
+	assert.Equal(t, "forgotten", st.UnjoinedPanics[0].Value)
+}
+
+func TestGoexitInTask(t *testing.T) {
+	before := runtime.NumGoroutine()
+	rt, err := asyncrt.New(nil)
+	require.NoError(t, err)
+	v := block(t, rt, func(t *asyncrt.Task) error {
+		h := asyncrt.Spawn(t, func(*asyncrt.Task) int {
+			runtime.Goexit()
+			return 1
+		})
+		_, err := h.Await(t)
+		return err
+	})
+	assert.ErrorIs(t, v, asyncrt.ErrGoexit)
+	// The runtime carries on.
+	assert.Equal(t, 5, block(t, rt, func(*asyncrt.Task) int { return 5 }))
+	st := rt.Close()
+	assert.Equal(t, 1, st.Abandoned)
+	// The abandoned coroutine is the one goroutine that stays.
+	waitGoroutines(t, before+1)
+}
+
+func TestBoundedPool(t *testing.T) {
+	rt := newRuntime(t, asyncrt.NewBuilder(nil).TaskPool(2, true))
+	type result struct {
+		full                error
+		inUse, capacity     int
+		afterFinish         error
+		inUseAfter, created int
+	}
+	r := block(t, rt, func(t *asyncrt.Task) result {
+		release := false
+		spin := func(t *asyncrt.Task) int {
+			for !release {
+				t.Yield()
+			}
+			return 0
+		}
+		a, _ := asyncrt.SpawnPooled(t, spin)
+		b, _ := asyncrt.SpawnPooled(t, spin)
+		_, full := asyncrt.SpawnPooled(t, spin)
+		s := t.Runtime().Stats()
+		release = true
+		_, _ = a.Await(t)
+		_, _ = b.Await(t)
+		c, err := asyncrt.SpawnPooled(t, spin)
+		if err == nil {
+			_, _ = c.Await(t)
+		}
+		s2 := t.Runtime().Stats()
+		return result{full, s.PoolInUse, s.PoolCapacity, err, s2.PoolInUse, s2.PoolCapacity}
+	})
+	assert.ErrorIs(t, r.full, asyncrt.ErrPoolFull)
+	assert.Equal(t, 2, r.inUse)
+	assert.Equal(t, 2, r.capacity)
+	assert.NoError(t, r.afterFinish, "a finished task gives its coroutine back")
+	assert.Equal(t, 0, r.inUseAfter)
+	assert.Equal(t, 2, r.created)
+}
+
+func TestUnboundedPoolGrows(t *testing.T) {
+	rt := newRuntime(t, asyncrt.NewBuilder(nil).TaskPool(4, false))
+	s := block(t, rt, func(t *asyncrt.Task) asyncrt.Stats {
+		var hs []asyncrt.JoinHandle[int]
+		for range 100 {
+			h, err := asyncrt.SpawnPooled(t, func(t *asyncrt.Task) int { t.Yield(); return 1 })
+			if err != nil {
+				panic(err)
+			}
+			hs = append(hs, h)
+		}
+		s := t.Runtime().Stats()
+		for _, h := range hs {
+			_, _ = h.Await(t)
+		}
+		return s
+	})
+	assert.Equal(t, 100, s.PoolInUse)
+	assert.Equal(t, 4+64+64, s.PoolCapacity, "grows by chunks of max(size, 64)")
+}
+
+func TestSpawnNilFunctionPanics(t *testing.T) {
+	rt := newRuntime(t, nil)
+	msgs := block(t, rt, func(t *asyncrt.Task) []string {
+		return []string{
+			panicMessage(func() { asyncrt.Spawn[int](t, nil) }),
+			panicMessage(func() { _, _ = asyncrt.SpawnPooled[int](t, nil) }),
+		}
+	})
+	assert.Contains(t, msgs[0], "Spawn called with a nil function")
+	assert.Contains(t, msgs[1], "SpawnPooled called with a nil function")
+}

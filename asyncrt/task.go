@@ -1,0 +1,210 @@
+package asyncrt
+
+import (
+	"fmt"
+	"iter"
+	"runtime/debug"
+
+	"github.com/orrery-go/orrery/asyncrt/internal/gid"
+	"github.com/orrery-go/orrery/slab"
+)
+
+// Task is the running task's handle to its runtime. Every task function
+// receives one, and every operation that may suspend takes it explicitly, the
+// way a test function passes *testing.T around.
+//
+// A *Task is only valid inside the function it was passed to, on that task:
+// using it from another goroutine, from another task, from a nested coroutine
+// or after the function returned panics with a message that says so. See the
+// package documentation for the rules tasks follow.
+type Task struct {
+	rt     *Runtime
+	g      uintptr // the coroutine's goroutine, set when it first runs
+	rec    *taskRec
+	next   func() (struct{}, bool)
+	stop   func()
+	yield  func(struct{}) bool
+	pooled bool
+	// awaiting is the task whose record holds this task as its waiter while
+	// it is suspended in JoinHandle.Await.
+	awaiting slab.Key
+	// abandoned marks a coroutine stuck for good after its task called
+	// runtime.Goexit; it is never resumed or stopped again.
+	abandoned bool
+}
+
+type taskState uint8
+
+const (
+	stateReady     taskState = iota // spawned, not yet run
+	stateRunning                    // being polled right now
+	stateSuspended                  // waiting at a suspension point
+	stateDone                       // finished: returned, panicked or aborted
+)
+
+// taskRec is a task's record in the runtime's slab. Its key, with a
+// generation, is what join handles and wakers hold, so that nothing stale can
+// reach a record that has been reused.
+type taskRec struct {
+	key    slab.Key
+	id     uint64
+	task   *Task  // the coroutine running this task; nil once done
+	body   runner // the user's function and its typed result
+	err    error  // ErrAborted, *PanicError or ErrGoexit once done
+	waiter slab.Key
+	state  taskState
+	queued bool // in the ready queue
+	abort  bool // abort requested: unwind at the next suspension point
+	// detached: no handle will ever await the result.
+	detached bool
+	// consumed: the result was taken or dropped; the record may be freed as
+	// soon as it is done and out of the ready queue.
+	consumed bool
+}
+
+// runner is a task's function together with the storage for its result. The
+// typed implementation is body[T].
+type runner interface {
+	run(t *Task)
+	recycle()
+}
+
+// abortSignal is the panic value that unwinds an aborted task from its
+// suspension point to its top frame.
+type abortSignal struct{}
+
+// newTask creates a coroutine for running tasks. It must be called on the
+// runtime's thread: the runtime goroutine or one of its tasks.
+func (rt *Runtime) newTask(pooled bool) *Task {
+	t := &Task{rt: rt, pooled: pooled}
+	t.next, t.stop = iter.Pull(t.main)
+	return t
+}
+
+// main is the coroutine's body: it runs the job in t.rec and, if pooled,
+// parks until the runtime hands it the next one.
+func (t *Task) main(yield func(struct{}) bool) {
+	t.yield = yield
+	t.g = gid.Current()
+	t.rt.gs.Add(t.g)
+	for {
+		t.runJob()
+		if !t.pooled || !yield(struct{}{}) {
+			break
+		}
+	}
+	t.rt.gs.Remove(t.g)
+}
+
+// runJob runs the current job to completion and records its outcome: a
+// result, a panic, an abort, or runtime.Goexit.
+func (t *Task) runJob() {
+	rec := t.rec
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		r := recover()
+		switch r.(type) {
+		case nil:
+			// runtime.Goexit is unwinding this goroutine and cannot be
+			// stopped. Letting it finish would make iter.Pull re-raise it on
+			// the runtime goroutine, killing the runtime's thread, so the
+			// coroutine parks here for good and the task ends with an error.
+			rec.err = ErrGoexit
+			rec.state = stateDone
+			t.abandoned = true
+			for t.yield(struct{}{}) {
+			}
+			select {} // never resumed; unreachable unless misused
+		case abortSignal:
+			rec.err = ErrAborted
+		default:
+			rec.err = &PanicError{TaskID: rec.id, Value: r, Stack: debug.Stack()}
+		}
+		rec.state = stateDone
+	}()
+	if !rec.abort {
+		rec.body.run(t)
+	}
+	if rec.abort {
+		// Aborted before it started, or it recovered the abort signal and
+		// returned anyway: either way the result is not trustworthy.
+		rec.err = ErrAborted
+	}
+	rec.state = stateDone
+	returned = true
+}
+
+// suspend gives the thread back to the runtime until the task is resumed.
+// The caller has registered a way to be woken (or queued itself). An aborted
+// task never suspends: it unwinds from here instead.
+//
+// Every frame live across the coroutine switch costs a mispredicted return
+// when the task resumes, so suspend is kept small enough to inline.
+func (t *Task) suspend() {
+	rec := t.rec
+	rec.state = stateSuspended
+	if rec.abort || !t.yield(struct{}{}) || rec.abort {
+		t.unwind()
+	}
+}
+
+// unwind withdraws the task's wait registrations and panics with the abort
+// signal, which the task's top frame recovers after its defers have run.
+func (t *Task) unwind() {
+	if k := t.awaiting; !k.IsZero() {
+		t.awaiting = slab.Key{}
+		if r, ok := t.rt.tasks.Get(k); ok && r.waiter == t.rec.key {
+			r.waiter = slab.Key{}
+		}
+	}
+	panic(abortSignal{})
+}
+
+// check panics unless the caller is running on t's own coroutine.
+func (t *Task) check(op string) {
+	if t == nil || gid.Current() != t.g || !gid.Supported && t.rt.current != t {
+		t.misuse(op)
+	}
+}
+
+func (t *Task) misuse(op string) {
+	if t == nil {
+		panic(fmt.Sprintf("asyncrt: %s called with a nil *Task", op))
+	}
+	panic(fmt.Sprintf("asyncrt: %s called outside its task: a *Task may only be used "+
+		"inside the task function it was passed to, by that task (not from another "+
+		"goroutine, another task, a nested coroutine, or after the function returned); "+
+		"give each spawned task the *Task it receives", op))
+}
+
+// ID returns the task's identifier: unique within its runtime, used in panic
+// reports and stall reports.
+func (t *Task) ID() uint64 {
+	t.check("Task.ID")
+	return t.rec.id
+}
+
+// Runtime returns the runtime the task runs on.
+func (t *Task) Runtime() *Runtime { return t.rt }
+
+// Yield suspends the task and lets every other ready task run before it
+// resumes: the task is queued behind them and runs again in the next cycle.
+func (t *Task) Yield() {
+	// The checks and the queueing are written out here rather than called,
+	// so that only the coroutine switch itself is live across the suspension.
+	if t == nil || gid.Current() != t.g || !gid.Supported && t.rt.current != t {
+		t.misuse("Task.Yield")
+	}
+	rec := t.rec
+	if !rec.queued {
+		rec.queued = true
+		t.rt.ready.push(rec)
+	}
+	rec.state = stateSuspended
+	if rec.abort || !t.yield(struct{}{}) || rec.abort {
+		t.unwind()
+	}
+}
