@@ -4,42 +4,116 @@ package asyncrt
 // takes a snapshot of its length at the start of a cycle and polls only that
 // many, so the tasks woken during a cycle form the next cycle's batch — the
 // double-buffering of the design, without copying between two buffers.
+//
+// Each entry carries the sequence number it was queued under, and a task's
+// record remembers the number of its live entry. An entry whose number no
+// longer matches is stale (the task already ran, or finished and its record
+// was freed or reused) and is skipped, so records never wait for the queue to
+// let go of them.
 type ringQueue struct {
-	buf  []*taskRec // len is a power of two
-	head int
+	buf  []readyEntry // len is a power of two
+	mask int          // len(buf)-1
+	head int          // next entry to pop
+	tail int          // next slot to fill
 	n    int
+	seq  uint64
+	// stale counts entries invalidated by withdraw and not yet popped or
+	// compacted away.
+	stale int
+}
+
+type readyEntry struct {
+	rec *taskRec
+	seq uint64
 }
 
 func (q *ringQueue) len() int { return q.n }
 
+// push queues rec unless it already has a live entry. It is small enough to
+// inline into Task.Yield.
 func (q *ringQueue) push(rec *taskRec) {
+	if rec.qseq != 0 {
+		return
+	}
 	if q.n == len(q.buf) {
 		q.grow()
 	}
-	q.buf[(q.head+q.n)&(len(q.buf)-1)] = rec
+	q.seq++
+	rec.qseq = q.seq
+	q.buf[q.tail] = readyEntry{rec, q.seq}
+	q.tail = (q.tail + 1) & q.mask
 	q.n++
 }
 
+// pop removes the next entry and returns its task, or nil if the entry is
+// stale.
 func (q *ringQueue) pop() *taskRec {
-	rec := q.buf[q.head]
-	q.buf[q.head] = nil
-	q.head = (q.head + 1) & (len(q.buf) - 1)
+	e := q.buf[q.head]
+	q.buf[q.head] = readyEntry{}
+	q.head = (q.head + 1) & q.mask
 	q.n--
-	return rec
+	if e.rec.qseq != e.seq {
+		if q.stale > 0 {
+			q.stale--
+		}
+		return nil
+	}
+	e.rec.qseq = 0
+	return e.rec
+}
+
+// withdraw takes rec's entry out of the queue: at once if it is the last one
+// (the common case: a task awaited right after it was spawned), otherwise by
+// making it stale. A task that spawns and awaits in a loop without ever
+// suspending would pile up stale entries, so they are compacted away once
+// they are half the queue.
+func (q *ringQueue) withdraw(rec *taskRec) {
+	if rec.qseq == 0 {
+		return
+	}
+	last := (q.tail - 1) & q.mask
+	if q.n > 0 && q.buf[last].seq == rec.qseq {
+		q.buf[last] = readyEntry{}
+		q.tail = last
+		q.n--
+	} else {
+		q.stale++
+		if q.stale >= 64 && q.stale*2 >= q.n {
+			rec.qseq = 0
+			q.compact()
+		}
+	}
+	rec.qseq = 0
+}
+
+// compact drops stale entries, keeping the order of the others.
+func (q *ringQueue) compact() {
+	kept := 0
+	for i := range q.n {
+		e := q.buf[(q.head+i)&q.mask]
+		if e.rec.qseq == e.seq {
+			q.buf[(q.head+kept)&q.mask] = e
+			kept++
+		}
+	}
+	for i := kept; i < q.n; i++ {
+		q.buf[(q.head+i)&q.mask] = readyEntry{}
+	}
+	q.n, q.tail, q.stale = kept, (q.head+kept)&q.mask, 0
 }
 
 func (q *ringQueue) grow() {
 	size := max(2*len(q.buf), 64)
-	buf := make([]*taskRec, size)
+	buf := make([]readyEntry, size)
 	for i := range q.n {
-		buf[i] = q.buf[(q.head+i)&(len(q.buf)-1)]
+		buf[i] = q.buf[(q.head+i)&q.mask]
 	}
-	q.buf, q.head = buf, 0
+	q.buf, q.mask, q.head, q.tail = buf, size-1, 0, q.n
 }
 
 func (q *ringQueue) clear() {
 	clear(q.buf)
-	q.head, q.n = 0, 0
+	q.head, q.tail, q.n = 0, 0, 0
 }
 
 // coPool holds the coroutines SpawnPooled runs tasks on.

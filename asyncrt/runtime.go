@@ -194,9 +194,7 @@ func (rt *Runtime) drive(root *taskRec) error {
 		n := min(rt.ready.len(), perCycle)
 		for range n {
 			rec := rt.ready.pop()
-			rec.queued = false
-			if rec.state == stateDone {
-				rt.tryFree(rec)
+			if rec == nil || rec.state == stateDone {
 				continue
 			}
 			// The resume is written out here, not called: every frame live
@@ -239,6 +237,29 @@ func (rt *Runtime) resume(rec *taskRec) {
 	rec.state = stateRunning
 	t.next()
 	rt.current = nil
+	rt.counters.Polls++
+	if rec.state == stateDone {
+		rt.finish(rec, t)
+	}
+}
+
+// runInline runs a task that has not started yet on behalf of the running
+// task (which awaits it), switching from the running task's coroutine
+// straight to the new one. The runtime's thread-lock state is the same on
+// both, as coroutine switches require. The task's queue entry goes stale: if
+// it suspends, whatever wakes it queues it afresh.
+func (rt *Runtime) runInline(rec *taskRec) {
+	rt.ready.withdraw(rec)
+	t := rec.task
+	caller := rt.current
+	if !gid.Supported {
+		rt.current = t
+	}
+	rec.state = stateRunning
+	t.next()
+	if !gid.Supported {
+		rt.current = caller
+	}
 	rt.counters.Polls++
 	if rec.state == stateDone {
 		rt.finish(rec, t)
@@ -304,12 +325,7 @@ func (rt *Runtime) insertTask(b runner, co *Task) *taskRec {
 
 // enqueue puts a task that is not already queued at the back of the ready
 // queue.
-func (rt *Runtime) enqueue(rec *taskRec) {
-	if !rec.queued {
-		rec.queued = true
-		rt.ready.push(rec)
-	}
-}
+func (rt *Runtime) enqueue(rec *taskRec) { rt.ready.push(rec) }
 
 // wake queues the task keyed k if it still exists and is waiting. A stale
 // key (the task finished and its slot was reused) does nothing.
@@ -319,10 +335,10 @@ func (rt *Runtime) wake(k slab.Key) {
 	}
 }
 
-// tryFree releases a record once it is done, its result consumed and no
-// ready-queue entry points at it.
+// tryFree releases a record once it is done and its result consumed. A
+// ready-queue entry left pointing at it is stale and will be skipped.
 func (rt *Runtime) tryFree(rec *taskRec) {
-	if rec.state != stateDone || !rec.consumed || rec.queued {
+	if rec.state != stateDone || !rec.consumed {
 		return
 	}
 	if rec.body != nil {

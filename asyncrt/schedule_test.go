@@ -24,12 +24,37 @@ func TestWokenTaskRunsInNextCycle(t *testing.T) {
 			}
 			return append(seen, cycleOf(t))
 		})
+		t.Yield()
 		v, _ := h.Await(t)
 		return v
 	})
 	// The root runs in cycle 1; the child then runs once per cycle, never
 	// twice in one, however much room the cycle has.
 	assert.Equal(t, []uint64{2, 3, 4, 5, 6, 7}, cycles)
+}
+
+func TestAwaitRunsUnstartedTaskAtOnce(t *testing.T) {
+	rt := newRuntime(t, nil)
+	type result struct {
+		quickCycle, slowCycles []uint64
+		pollsForQuick          uint64
+	}
+	r := block(t, rt, func(t *asyncrt.Task) result {
+		slow := asyncrt.Spawn(t, func(t *asyncrt.Task) []uint64 {
+			c := []uint64{cycleOf(t)}
+			t.Yield() // suspends: from here its awaiter waits as usual
+			return append(c, cycleOf(t))
+		})
+		quick := asyncrt.Spawn(t, cycleOf)
+		before := t.Runtime().Stats().Polls
+		c, _ := quick.Await(t)
+		polls := t.Runtime().Stats().Polls - before
+		v, _ := slow.Await(t)
+		return result{[]uint64{c}, v, polls}
+	})
+	assert.Equal(t, []uint64{1}, r.quickCycle, "awaited before it started, a task runs in its awaiter's turn")
+	assert.Equal(t, uint64(1), r.pollsForQuick, "one poll, the inline run: the awaiter did not suspend")
+	assert.Equal(t, []uint64{1, 2}, r.slowCycles, "after suspending, it is scheduled as usual")
 }
 
 func TestTasksPerCycleBoundsAPass(t *testing.T) {
@@ -47,6 +72,11 @@ func TestTasksPerCycleBoundsAPass(t *testing.T) {
 				var hs []asyncrt.JoinHandle[uint64]
 				for range 10 {
 					hs = append(hs, asyncrt.Spawn(t, cycleOf))
+				}
+				// Wait for them through the executor, not by awaiting
+				// (which would run them inline).
+				for !hs[len(hs)-1].IsFinished() {
+					t.Yield()
 				}
 				var cycles []uint64
 				for _, h := range hs {

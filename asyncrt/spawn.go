@@ -57,8 +57,9 @@ func getBody[T any](rt *Runtime) *body[T] {
 }
 
 // Spawn starts fn as a new task on t's runtime, on a coroutine of its own,
-// and returns a handle to await, abort or detach it. The new task first runs
-// in the next cycle; the caller carries on until it suspends.
+// and returns a handle to await, abort or detach it. The caller carries on;
+// the new task first runs in the next cycle, or as soon as the caller awaits
+// it, whichever comes first.
 //
 // Spawn allocates a coroutine (and its goroutine) per task; [SpawnPooled]
 // reuses coroutines made in advance. A nil fn panics.
@@ -111,6 +112,12 @@ type JoinHandle[T any] struct {
 // [ErrGoexit] if it called runtime.Goexit. A finished task's result is
 // returned at once.
 //
+// Awaiting a task that has not started yet runs it right away, in t's turn,
+// switching straight to its coroutine rather than waiting for the executor
+// to reach it: if it finishes without suspending, Await returns without t
+// ever suspending. This makes spawn-then-await cost one coroutine round trip
+// instead of two. Either way, tasks run one at a time.
+//
 // The result can be taken once: a second Await, or an Await after Detach,
 // returns [ErrJoined]; two tasks awaiting one task at the same time get
 // [ErrAwaitConflict]; a task awaiting itself gets an error wrapping
@@ -132,6 +139,9 @@ func (h JoinHandle[T]) Await(t *Task) (T, error) {
 		}
 		if !rec.waiter.IsZero() && rec.waiter != t.rec.key {
 			return zero, ErrAwaitConflict
+		}
+		if rec.state == stateReady {
+			rt.runInline(rec)
 		}
 		me := t.rec.key
 		for rec.state != stateDone {

@@ -53,7 +53,7 @@ type taskRec struct {
 	err    error  // ErrAborted, *PanicError or ErrGoexit once done
 	waiter slab.Key
 	state  taskState
-	queued bool // in the ready queue
+	qseq   uint64 // sequence number of the task's ready-queue entry; 0 if none
 	abort  bool // abort requested: unwind at the next suspension point
 	// detached: no handle will ever await the result.
 	detached bool
@@ -199,10 +199,7 @@ func (t *Task) Yield() {
 		t.misuse("Task.Yield")
 	}
 	rec := t.rec
-	if !rec.queued {
-		rec.queued = true
-		t.rt.ready.push(rec)
-	}
+	t.rt.ready.push(rec)
 	rec.state = stateSuspended
 	if rec.abort || !t.yield(struct{}{}) || rec.abort {
 		t.unwind()
