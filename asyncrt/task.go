@@ -54,7 +54,7 @@ type taskRec struct {
 	waiter slab.Key
 	state  taskState
 	qseq   uint64 // sequence number of the task's ready-queue entry; 0 if none
-	abort  bool // abort requested: unwind at the next suspension point
+	abort  bool   // abort requested: unwind at the next suspension point
 	// detached: no handle will ever await the result.
 	detached bool
 	// consumed: the result was taken or dropped; the record may be freed as
