@@ -41,8 +41,17 @@ func FuzzSlabAgainstMap(f *testing.F) {
 		for i := 1; i+1 < len(ops); i += 2 {
 			op, arg := ops[i]%7, ops[i+1]
 			switch op {
-			case 0: // insert
-				k, err := s.Insert(next)
+			case 0: // insert, or alloc and fill in place
+				var k slab.Key
+				var err error
+				if arg&1 == 0 {
+					k, err = s.Insert(next)
+				} else {
+					var p *uint32
+					if k, p, err = s.Alloc(); err == nil {
+						*p = next
+					}
+				}
 				if err != nil {
 					if !errors.Is(err, slab.ErrFull) || !s.Bounded() || s.Len()+len(claims) < s.Cap() {
 						t.Fatalf("insert: unexpected %v (len %d, claims %d, cap %d)", err, s.Len(), len(claims), s.Cap())
@@ -65,11 +74,14 @@ func FuzzSlabAgainstMap(f *testing.F) {
 				if s.Contains(k) != live {
 					t.Fatalf("contains %v disagrees with model", k)
 				}
-			case 2: // remove
+			case 2: // remove or delete
 				k := pick(arg)
-				v, ok := s.Remove(k)
 				want, live := model[k]
-				if ok != live || (ok && v != want) {
+				if arg&0x80 != 0 {
+					if ok := s.Delete(k); ok != live {
+						t.Fatalf("delete %v: got %v, model %v", k, ok, live)
+					}
+				} else if v, ok := s.Remove(k); ok != live || (ok && v != want) {
 					t.Fatalf("remove %v: got (%v, %v), model (%v, %v)", k, v, ok, want, live)
 				}
 				delete(model, k)

@@ -207,6 +207,18 @@ func (s *Slab[T]) Insert(v T) (Key, error) {
 	return k, nil
 }
 
+// Alloc makes a live entry holding the zero value and returns its key and a
+// pointer to it, for values built in place; it returns [ErrFull] when there is
+// no room.
+func (s *Slab[T]) Alloc() (Key, *T, error) {
+	k, sl, err := s.take(slotLive)
+	if err != nil {
+		return Key{}, nil, err
+	}
+	s.len++
+	return k, &sl.val, nil
+}
+
 // Get returns a pointer to the entry k names, or false if k is stale, removed,
 // zero or from another slab. The pointer is valid until the entry is removed.
 func (s *Slab[T]) Get(k Key) (*T, bool) {
@@ -218,6 +230,27 @@ func (s *Slab[T]) Get(k Key) (*T, bool) {
 
 // Contains reports whether k names a live entry.
 func (s *Slab[T]) Contains(k Key) bool { return s.lookup(k, slotLive) != nil }
+
+// Index returns the number of the slot k names. Structures that link their
+// entries to each other can store 32-bit indices instead of keys or pointers
+// (keeping their memory free of pointers for the garbage collector) and
+// follow them with At.
+func (k Key) Index() uint32 { return k.index }
+
+// At returns the key and the live entry in slot index, or false if the slot
+// is free, claimed or out of range. Unlike Get it checks no generation: use
+// it to follow links that are removed together with the entries they point
+// to.
+func (s *Slab[T]) At(index uint32) (Key, *T, bool) {
+	if int(index) >= s.slots {
+		return Key{}, nil, false
+	}
+	sl := s.at(index)
+	if sl.state != slotLive {
+		return Key{}, nil, false
+	}
+	return Key{index: index, gen: sl.gen, owner: s.owner}, &sl.val, true
+}
 
 // Remove deletes the entry k names and returns its value, or false if k names
 // no live entry. The slot is zeroed, so the slab keeps nothing reachable.
@@ -231,6 +264,18 @@ func (s *Slab[T]) Remove(k Key) (T, bool) {
 	s.release(k, sl)
 	s.len--
 	return v, true
+}
+
+// Delete removes the entry k names, like Remove, without returning its value.
+// It reports whether k named a live entry.
+func (s *Slab[T]) Delete(k Key) bool {
+	sl := s.lookup(k, slotLive)
+	if sl == nil {
+		return false
+	}
+	s.release(k, sl)
+	s.len--
+	return true
 }
 
 // Clear removes every entry and cancels every open claim; all keys handed out

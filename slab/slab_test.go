@@ -216,3 +216,44 @@ func TestRemoveDropsReference(t *testing.T) {
 func TestErrorsAreDistinct(t *testing.T) {
 	assert.False(t, errors.Is(slab.ErrFull, slab.ErrStaleClaim))
 }
+
+func TestIndexAndAt(t *testing.T) {
+	s, _ := slab.NewUnbounded[string](2)
+	a, _ := s.Insert("a")
+	b, _ := s.Insert("b")
+	c, _ := s.Insert("c") // in the second chunk
+	for k, want := range map[slab.Key]string{a: "a", b: "b", c: "c"} {
+		key, p, ok := s.At(k.Index())
+		require.True(t, ok)
+		assert.Equal(t, want, *p)
+		assert.Equal(t, k, key)
+	}
+	s.Remove(b)
+	_, _, ok := s.At(b.Index())
+	assert.False(t, ok, "a free slot has no entry")
+	_, _, ok = s.At(1000)
+	assert.False(t, ok, "out of range")
+	cl, _ := s.Claim()
+	_, _, ok = s.At(cl.Key().Index())
+	assert.False(t, ok, "a claimed slot has no entry yet")
+}
+
+func TestAllocAndDelete(t *testing.T) {
+	s, _ := slab.New[[3]int](1)
+	k, p, err := s.Alloc()
+	require.NoError(t, err)
+	assert.Equal(t, [3]int{}, *p, "allocated entries start zeroed")
+	p[1] = 5
+	got, ok := s.Get(k)
+	require.True(t, ok)
+	assert.Equal(t, 5, got[1])
+	_, _, err = s.Alloc()
+	assert.ErrorIs(t, err, slab.ErrFull)
+	assert.True(t, s.Delete(k))
+	assert.False(t, s.Delete(k), "deleted twice")
+	assert.Equal(t, 0, s.Len())
+	k2, p2, err := s.Alloc()
+	require.NoError(t, err)
+	assert.Equal(t, [3]int{}, *p2, "a reused slot starts zeroed")
+	assert.NotEqual(t, k, k2)
+}
