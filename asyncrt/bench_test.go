@@ -1,7 +1,9 @@
 package asyncrt_test
 
 import (
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/orrery-go/orrery/asyncrt"
 )
@@ -103,3 +105,130 @@ func BenchmarkGoSpawnAwait(b *testing.B) {
 }
 
 func square(*asyncrt.Task) int { return 7 * 7 }
+
+// BenchmarkTimerScheduleCancel measures starting and stopping a timer on the
+// runtime's wheel, with 10,000 other timers pending.
+func BenchmarkTimerScheduleCancel(b *testing.B) {
+	rt := newBenchRuntime(b, asyncrt.NewBuilder(nil))
+	b.ReportAllocs()
+	_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
+		for i := range 10_000 {
+			t.NewTimer(time.Duration(i) * time.Millisecond)
+		}
+		for b.Loop() {
+			tm := t.NewTimer(time.Second)
+			tm.Stop()
+		}
+		return struct{}{}
+	})
+}
+
+// BenchmarkTimeAfterFuncStop is the Go baseline: time.AfterFunc and Stop.
+func BenchmarkTimeAfterFuncStop(b *testing.B) {
+	b.ReportAllocs()
+	f := func() {}
+	for b.Loop() {
+		tm := time.AfterFunc(time.Second, f)
+		tm.Stop()
+	}
+}
+
+// BenchmarkCrossGoroutineWake measures waking a task of a parked runtime
+// from another goroutine. Each op is a round trip: the goroutine notifies,
+// the runtime wakes from epoll and resumes the task, the task acknowledges
+// over a buffered channel. The p50/p99 metrics are the wake alone: from
+// Notify to the task running.
+func BenchmarkCrossGoroutineWake(b *testing.B) {
+	rt := newBenchRuntime(b, asyncrt.NewBuilder(nil))
+	n := asyncrt.NewNotify(rt)
+	ack := make(chan time.Time, 1)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
+			for {
+				n.Wait(t)
+				select {
+				case <-stop:
+					return struct{}{}
+				default:
+				}
+				ack <- time.Now()
+			}
+		})
+	}()
+	lat := make([]time.Duration, 0, 1<<20)
+	b.ReportAllocs()
+	for b.Loop() {
+		time.Sleep(20 * time.Microsecond) // let the runtime park
+		start := time.Now()
+		n.Notify()
+		woke := <-ack
+		if len(lat) < cap(lat) {
+			lat = append(lat, woke.Sub(start))
+		}
+	}
+	b.StopTimer()
+	close(stop)
+	n.Notify()
+	<-done
+	reportPercentiles(b, lat)
+}
+
+// BenchmarkGoroutineChanWake is the Go baseline for CrossGoroutineWake: a
+// goroutine blocked on a channel, woken by another, acknowledging back; the
+// metrics are the wake alone.
+func BenchmarkGoroutineChanWake(b *testing.B) {
+	wake, ack := make(chan struct{}), make(chan time.Time, 1)
+	go func() {
+		for range wake {
+			ack <- time.Now()
+		}
+	}()
+	lat := make([]time.Duration, 0, 1<<20)
+	b.ReportAllocs()
+	for b.Loop() {
+		time.Sleep(20 * time.Microsecond) // let the other goroutine block
+		start := time.Now()
+		wake <- struct{}{}
+		woke := <-ack
+		if len(lat) < cap(lat) {
+			lat = append(lat, woke.Sub(start))
+		}
+	}
+	b.StopTimer()
+	close(wake)
+	reportPercentiles(b, lat)
+}
+
+// BenchmarkSleepLateness measures how late a 1 ms sleep wakes, in Park and
+// Spin modes, reported as p50 and p99 of the lateness.
+func BenchmarkSleepLateness(b *testing.B) {
+	for _, mode := range []asyncrt.IdleStrategy{asyncrt.Park, asyncrt.Spin} {
+		b.Run(mode.String(), func(b *testing.B) {
+			rt := newBenchRuntime(b, asyncrt.NewBuilder(nil).Idle(mode))
+			var late []time.Duration
+			b.ReportAllocs()
+			_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
+				for b.Loop() {
+					deadline := time.Now().Add(time.Millisecond)
+					t.SleepUntil(deadline)
+					late = append(late, time.Since(deadline))
+				}
+				return struct{}{}
+			})
+			reportPercentiles(b, late)
+		})
+	}
+}
+
+// reportPercentiles reports the p50 and p99 of samples as metrics.
+func reportPercentiles(b *testing.B, samples []time.Duration) {
+	if len(samples) == 0 {
+		return
+	}
+	slices.Sort(samples)
+	b.ReportMetric(float64(samples[len(samples)/2].Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(samples[len(samples)*99/100].Nanoseconds()), "p99-ns")
+}

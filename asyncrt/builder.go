@@ -3,6 +3,9 @@ package asyncrt
 import (
 	"errors"
 	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/orrery-go/orrery/world"
 )
@@ -10,6 +13,37 @@ import (
 // DefaultTasksPerCycle is how many ready tasks the runtime polls per cycle
 // unless [Builder.TasksPerCycle] says otherwise.
 const DefaultTasksPerCycle = 64
+
+// DefaultEventInterval is how many cycles a busy runtime runs between two
+// checks of its IO poller, unless [Builder.EventInterval] says otherwise.
+const DefaultEventInterval = 61
+
+// DefaultStallThreshold is the stall watchdog's threshold unless
+// [Builder.StallThreshold] says otherwise.
+const DefaultStallThreshold = 100 * time.Millisecond
+
+// IdleStrategy is what a runtime does when no task is ready.
+type IdleStrategy int
+
+const (
+	// Park (the default) sleeps in the IO poller until the next timer is
+	// due, IO is ready or another goroutine wakes the runtime. A parked
+	// runtime uses no CPU.
+	Park IdleStrategy = iota
+	// Spin never sleeps: it polls timers, IO and the inbox in a loop. It
+	// gives the lowest wake-up latency and burns its core while idle.
+	Spin
+)
+
+func (s IdleStrategy) String() string {
+	switch s {
+	case Park:
+		return "Park"
+	case Spin:
+		return "Spin"
+	}
+	return fmt.Sprintf("IdleStrategy(%d)", int(s))
+}
 
 // defaultPoolChunk is how many coroutines an unbounded task pool adds when it
 // runs out, unless its initial size is larger.
@@ -40,11 +74,18 @@ func (p PanicPolicy) String() string {
 }
 
 type config struct {
-	tasksPerCycle int
-	poolSize      int
-	poolBounded   bool
-	panicPolicy   PanicPolicy
-	onPanic       func(*PanicError)
+	tasksPerCycle  int
+	poolSize       int
+	poolBounded    bool
+	panicPolicy    PanicPolicy
+	onPanic        func(*PanicError)
+	clock          Clock
+	idle           IdleStrategy
+	eventInterval  int
+	pinCPU         int // -1: not pinned
+	signals        bool
+	stallThreshold time.Duration
+	onStall        func(StallReport)
 }
 
 // Builder configures a [Runtime]. Its methods record options and return the
@@ -61,8 +102,13 @@ func NewBuilder(w *world.World) *Builder {
 	return &Builder{
 		world: w,
 		cfg: config{
-			tasksPerCycle: DefaultTasksPerCycle,
-			panicPolicy:   ReturnPanics,
+			tasksPerCycle:  DefaultTasksPerCycle,
+			panicPolicy:    ReturnPanics,
+			clock:          RealClock(),
+			idle:           Park,
+			eventInterval:  DefaultEventInterval,
+			pinCPU:         -1,
+			stallThreshold: DefaultStallThreshold,
 		},
 	}
 }
@@ -110,6 +156,86 @@ func (b *Builder) UnhandledPanics(p PanicPolicy) *Builder {
 // It must not block.
 func (b *Builder) OnUnhandledPanic(fn func(*PanicError)) *Builder {
 	b.cfg.onPanic = fn
+	return b
+}
+
+// Clock sets the runtime's clock: [RealClock] (the default) or a
+// [SimClock], under which time jumps to the next timer whenever nothing else
+// can happen. A SimClock serves one runtime at a time.
+func (b *Builder) Clock(c Clock) *Builder {
+	if c == nil {
+		b.errs = append(b.errs, errors.New("Clock(nil): need RealClock() or a *SimClock"))
+	} else if sc, ok := c.(*SimClock); ok && sc == nil {
+		b.errs = append(b.errs, errors.New("Clock: nil *SimClock"))
+	}
+	b.cfg.clock = c
+	return b
+}
+
+// Idle sets what the runtime does when no task is ready: [Park] (the
+// default) or [Spin]. Under a [SimClock] the runtime jumps time instead.
+func (b *Builder) Idle(s IdleStrategy) *Builder {
+	if s != Park && s != Spin {
+		b.errs = append(b.errs, fmt.Errorf("Idle(%d): unknown strategy", int(s)))
+	}
+	b.cfg.idle = s
+	return b
+}
+
+// EventInterval sets how many cycles a busy runtime runs between two checks
+// of its IO poller (default 61). Lower values lower IO latency under load and
+// cost a system call each time.
+func (b *Builder) EventInterval(n int) *Builder {
+	if n <= 0 {
+		b.errs = append(b.errs, fmt.Errorf("EventInterval(%d): must be at least 1", n))
+	}
+	b.cfg.eventInterval = n
+	return b
+}
+
+// PinCPU pins the runtime's thread to one CPU with sched_setaffinity. The
+// CPU must be one the process may run on.
+func (b *Builder) PinCPU(cpu int) *Builder {
+	var allowed unix.CPUSet
+	switch err := unix.SchedGetaffinity(0, &allowed); {
+	case cpu < 0:
+		b.errs = append(b.errs, fmt.Errorf("PinCPU(%d): CPU numbers start at 0", cpu))
+	case err != nil:
+		b.errs = append(b.errs, fmt.Errorf("PinCPU(%d): reading the process's CPUs: %w", cpu, err))
+	case cpu >= len(allowed)*64 || !allowed.IsSet(cpu):
+		b.errs = append(b.errs, fmt.Errorf("PinCPU(%d): not among the %d CPUs this process may use", cpu, allowed.Count()))
+	}
+	b.cfg.pinCPU = cpu
+	return b
+}
+
+// SignalHandlers, when on, makes SIGINT and SIGTERM trigger the runtime's
+// shutdown signal (see [Task.ShutdownSignal]) instead of killing the
+// process, until the runtime is closed.
+func (b *Builder) SignalHandlers(on bool) *Builder {
+	b.cfg.signals = on
+	return b
+}
+
+// StallThreshold sets how long a task may hold the thread without
+// suspending before the stall watchdog counts it (default 100 ms; 0 turns the
+// watchdog off). Stalls are counted in [Stats].Stalls and passed to the
+// [Builder.OnStall] hook. The watchdog reads no clock on the hot path: it
+// catches every stall longer than 1.5 times the threshold and never reports
+// one shorter than the threshold.
+func (b *Builder) StallThreshold(d time.Duration) *Builder {
+	if d < 0 {
+		b.errs = append(b.errs, fmt.Errorf("StallThreshold(%v): must not be negative", d))
+	}
+	b.cfg.stallThreshold = d
+	return b
+}
+
+// OnStall sets a function called, on the runtime's thread right after the
+// stalling task suspends, with each stall the watchdog detects. It must not
+// block.
+func (b *Builder) OnStall(fn func(StallReport)) *Builder {
+	b.cfg.onStall = fn
 	return b
 }
 

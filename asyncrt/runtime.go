@@ -3,11 +3,19 @@ package asyncrt
 import (
 	"errors"
 	"fmt"
+	"os"
+	"os/signal"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/orrery-go/orrery/asyncrt/internal/gid"
+	"github.com/orrery-go/orrery/asyncrt/internal/wheel"
+	"github.com/orrery-go/orrery/reactor"
 	"github.com/orrery-go/orrery/slab"
 	"github.com/orrery-go/orrery/world"
 )
@@ -17,16 +25,17 @@ import (
 // is a coroutine resumed on that thread, one at a time, so tasks share the
 // [world.World] and each other's data without locks.
 //
-// [BlockOn] drives the runtime: tasks make progress only while a BlockOn is
-// running. Close aborts whatever is left and ends the runtime's goroutines.
+// [BlockOn] drives the runtime: tasks make progress only while a BlockOn (or
+// a [Runtime.Shutdown]) is running. Close aborts whatever is left and ends
+// the runtime's goroutines.
 type Runtime struct {
 	world *world.World
 	cfg   config
 
 	// Lifecycle, shared with the goroutines that call BlockOn and Close.
 	mu         sync.Mutex
-	running    bool // a BlockOn is in progress
-	closing    bool // Close has been called
+	slot       chan struct{} // held by the BlockOn or Shutdown driving the runtime
+	closing    bool          // Close has been called
 	closeReq   atomic.Bool
 	closed     atomic.Bool // the runtime goroutine has shut down
 	closeOnce  sync.Once
@@ -37,71 +46,159 @@ type Runtime struct {
 	g  uintptr // the runtime goroutine; immutable once built
 	gs gid.Set // coroutines of this runtime, readable from any goroutine
 
+	// Reaching the runtime from other goroutines.
+	inbox    inbox
+	parked   atomic.Bool // sleeping in the poller: the inbox must poke it
+	poller   *reactor.Poller
+	waker    *reactor.Waker
+	shutdown shutdownState
+	stopSigs func()
+	wd       watchdog
+
+	// Time.
+	epoch    time.Time // time zero of the runtime's clock
+	sim      *SimClock // nil for the real clock
+	now      int64     // event time: nanoseconds since epoch, read once a cycle
+	nowFresh bool
+	timers   *wheel.Wheel[timerEvent]
+
 	// Owned by the runtime's thread: its goroutine and the task it runs.
-	tasks        *slab.Slab[taskRec]
-	ready        ringQueue
-	current      *Task
-	pool         coPool
-	nextID       uint64
-	live         int
-	counters     Stats
-	pendingPanic *PanicError
-	abandoned    int            // coroutines stuck after runtime.Goexit
-	shutdown     *ShutdownStats // non-nil while Close unwinds tasks
-	lastBodyPool any
-	bodyPools    map[any]any
+	tasks         *slab.Slab[taskRec]
+	ready         ringQueue
+	current       *Task
+	pool          coPool
+	nextID        uint64
+	live          int
+	externalWaits int // tasks waiting on something another goroutine will do
+	ioCountdown   int
+	ioRegistered  int // descriptors registered with the poller, besides the waker
+	events        []reactor.Event
+	counters      Stats
+	pendingPanic  *PanicError
+	abandoned     int            // coroutines stuck after runtime.Goexit
+	closeReport   *ShutdownStats // non-nil while Close unwinds tasks
+	draining      bool           // Shutdown: new spawns are refused
+	lastBodyPool  any
+	bodyPools     map[any]any
 
 	statsMu   sync.Mutex
 	published Stats
 }
 
+// A request is work handed to the runtime goroutine: a BlockOn's root, a
+// Shutdown's drain, or (neither) Close.
 type request struct {
-	root  runner // the root task for BlockOn, or nil to close
-	reply chan error
+	root       runner
+	drainUntil time.Time
+	reply      chan error
 }
 
 // statsEvery is how many cycles pass between publications of the counters
 // that goroutines other than the runtime's read through Stats.
 const statsEvery = 64
 
+// wakerToken is the poller token of the runtime's eventfd.
+const wakerToken = 0
+
 func start(w *world.World, cfg config) (*Runtime, error) {
-	tasks, err := slab.NewUnbounded[taskRec](0)
-	if err != nil {
-		return nil, err
-	}
 	rt := &Runtime{
 		world:  w,
 		cfg:    cfg,
 		reqs:   make(chan request),
 		exited: make(chan struct{}),
-		tasks:  tasks,
+		events: make([]reactor.Event, 256),
 	}
+	rt.slot = make(chan struct{}, 1)
+	rt.tasks, _ = slab.NewUnbounded[taskRec](0)
 	rt.pool.bounded = cfg.poolBounded
 	rt.pool.chunk = max(cfg.poolSize, defaultPoolChunk)
-	built := make(chan struct{})
+	rt.ioCountdown = cfg.eventInterval
+	if sc, ok := cfg.clock.(*SimClock); ok {
+		if !sc.inUse.CompareAndSwap(false, true) {
+			return nil, errors.New("asyncrt: the SimClock is already used by another runtime")
+		}
+		rt.sim, rt.epoch = sc, sc.start
+		rt.now = sc.elapsed.Load()
+	} else {
+		rt.epoch = time.Now()
+	}
+	rt.timers = wheel.New[timerEvent](rt.now)
+
+	var err error
+	if rt.poller, err = reactor.NewPoller(); err != nil {
+		return nil, rt.abortStart(err)
+	}
+	if rt.waker, err = reactor.NewWaker(); err != nil {
+		return nil, rt.abortStart(err)
+	}
+	if err = rt.poller.Register(rt.waker.Fd(), wakerToken, reactor.Readable); err != nil {
+		return nil, rt.abortStart(err)
+	}
+
+	built := make(chan error)
 	go rt.main(built)
-	<-built
+	if err := <-built; err != nil {
+		<-rt.exited
+		return nil, rt.abortStart(err)
+	}
+	if cfg.stallThreshold > 0 {
+		rt.wd.start(rt, cfg.stallThreshold)
+	}
+	if cfg.signals {
+		rt.stopSigs = rt.catchSignals()
+	}
 	return rt, nil
+}
+
+// abortStart releases what a failed start acquired.
+func (rt *Runtime) abortStart(err error) error {
+	if rt.waker != nil {
+		_ = rt.waker.Close()
+	}
+	if rt.poller != nil {
+		_ = rt.poller.Close()
+	}
+	if rt.sim != nil {
+		rt.sim.inUse.Store(false)
+	}
+	return fmt.Errorf("asyncrt: starting the runtime: %w", err)
 }
 
 // main is the runtime goroutine. It stays locked to its OS thread for its
 // whole life and never unlocks: coroutines must be created and resumed under
-// the same thread-lock state, and when it exits the thread exits with it.
-func (rt *Runtime) main(built chan<- struct{}) {
+// the same thread-lock state, and when it exits the thread exits with it
+// (taking any CPU pinning along).
+func (rt *Runtime) main(built chan<- error) {
 	defer close(rt.exited)
 	runtime.LockOSThread()
+	if cpu := rt.cfg.pinCPU; cpu >= 0 {
+		var set unix.CPUSet
+		set.Set(cpu)
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			built <- fmt.Errorf("pinning to CPU %d: %w", cpu, err)
+			return
+		}
+	}
+	// The kernel lets sleeps on a normal thread end up to 50 µs late to
+	// batch wake-ups (timer slack). This thread's sleeps are the runtime's
+	// timers: make them end on time.
+	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0)
 	rt.g = gid.Current()
 	if rt.cfg.poolSize > 0 {
 		rt.pool.grow(rt, rt.cfg.poolSize)
 	}
 	rt.publishStats()
-	close(built)
+	built <- nil
 	for req := range rt.reqs {
-		if req.root == nil {
+		switch {
+		case req.root != nil:
+			req.reply <- rt.runRoot(req.root)
+		case !req.drainUntil.IsZero():
+			req.reply <- rt.drain(req.drainUntil)
+		default:
 			rt.shutdownAll()
 			return
 		}
-		req.reply <- rt.runRoot(req.root)
 	}
 }
 
@@ -135,30 +232,66 @@ func BlockOn[T any](rt *Runtime, fn func(*Task) T) (T, error) {
 		panic("asyncrt: BlockOn called from inside a task (or system) of the same runtime: " +
 			"it would wait on the thread it blocks; use Spawn and JoinHandle.Await instead")
 	}
-	rt.mu.Lock()
-	switch {
-	case rt.closing:
-		rt.mu.Unlock()
-		return zero, ErrClosed
-	case rt.running:
-		rt.mu.Unlock()
-		return zero, ErrBusy
+	if err := rt.acquire(); err != nil {
+		return zero, err
 	}
-	rt.running = true
-	rt.mu.Unlock()
-
 	root := &body[T]{fn: fn}
-	reply := make(chan error, 1)
-	rt.reqs <- request{root: root, reply: reply}
-	err := <-reply
-
-	rt.mu.Lock()
-	rt.running = false
-	rt.mu.Unlock()
+	err := rt.request(request{root: root})
 	if err != nil {
 		return zero, err
 	}
 	return root.val, nil
+}
+
+// acquire claims the runtime for one BlockOn, or fails with ErrBusy if
+// another goroutine holds it.
+func (rt *Runtime) acquire() error {
+	select {
+	case rt.slot <- struct{}{}:
+	default:
+		if rt.isClosing() {
+			return ErrClosed
+		}
+		return ErrBusy
+	}
+	if rt.isClosing() {
+		<-rt.slot
+		return ErrClosed
+	}
+	return nil
+}
+
+// acquireUntil claims the runtime, waiting for a running BlockOn to return
+// until deadline. It reports whether it got the runtime.
+func (rt *Runtime) acquireUntil(deadline time.Time) bool {
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case rt.slot <- struct{}{}:
+	case <-timer.C:
+		return false
+	}
+	if rt.isClosing() {
+		<-rt.slot
+		return false
+	}
+	return true
+}
+
+func (rt *Runtime) isClosing() bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.closing
+}
+
+// request hands req to the runtime goroutine, waits for its answer and
+// releases the runtime.
+func (rt *Runtime) request(req request) error {
+	req.reply = make(chan error, 1)
+	rt.reqs <- req
+	err := <-req.reply
+	<-rt.slot
+	return err
 }
 
 // runRoot spawns the root task and runs cycles until it is done.
@@ -166,11 +299,13 @@ func (rt *Runtime) runRoot(root runner) error {
 	// The root's record stays put until it is consumed below: nobody else
 	// holds its handle.
 	rec := rt.insertTask(root, rt.newTask(false))
-	err := rt.drive(rec)
+	rt.wd.activate(rt)
+	err := rt.drive(rec, time.Time{})
 	if rec.state != stateDone {
 		rec.abort = true
 		rt.resume(rec)
 	}
+	rt.wd.deactivate()
 	rec.consumed = true
 	rec.body = nil // BlockOn reads the result from it after we return
 	rt.tryFree(rec)
@@ -182,201 +317,6 @@ func (rt *Runtime) runRoot(root runner) error {
 	}
 	rt.publishStats()
 	return err
-}
-
-// drive is the executor loop. Each cycle polls the tasks that were ready
-// when it began, at most TasksPerCycle of them; tasks they wake are queued
-// behind and wait for the next cycle. It returns when root is done (with its
-// error), or with the reason it had to stop early.
-func (rt *Runtime) drive(root *taskRec) error {
-	perCycle := rt.cfg.tasksPerCycle
-	for {
-		n := min(rt.ready.len(), perCycle)
-		for range n {
-			rec := rt.ready.pop()
-			if rec == nil || rec.state == stateDone {
-				continue
-			}
-			// The resume is written out here, not called: every frame live
-			// across the coroutine switch costs a mispredicted return.
-			t := rec.task
-			if !gid.Supported {
-				rt.current = t
-			}
-			rec.state = stateRunning
-			t.next()
-			if !gid.Supported {
-				rt.current = nil
-			}
-			if rec.state == stateDone {
-				rt.finish(rec, t)
-			}
-		}
-		rt.counters.Polls += uint64(n)
-		rt.counters.Cycles++
-		if rt.counters.Cycles%statsEvery == 0 {
-			rt.publishStats()
-		}
-		switch {
-		case root.state == stateDone:
-			return root.err
-		case rt.pendingPanic != nil:
-			return nil
-		case rt.closeReq.Load():
-			return ErrClosed
-		case rt.ready.len() == 0:
-			return ErrDeadlock
-		}
-	}
-}
-
-// resume runs the task until it suspends or finishes.
-func (rt *Runtime) resume(rec *taskRec) {
-	t := rec.task
-	rt.current = t
-	rec.state = stateRunning
-	t.next()
-	rt.current = nil
-	rt.counters.Polls++
-	if rec.state == stateDone {
-		rt.finish(rec, t)
-	}
-}
-
-// runInline runs a task that has not started yet on behalf of the running
-// task (which awaits it), switching from the running task's coroutine
-// straight to the new one. The runtime's thread-lock state is the same on
-// both, as coroutine switches require. The task's queue entry goes stale: if
-// it suspends, whatever wakes it queues it afresh.
-func (rt *Runtime) runInline(rec *taskRec) {
-	rt.ready.withdraw(rec)
-	t := rec.task
-	caller := rt.current
-	if !gid.Supported {
-		rt.current = t
-	}
-	rec.state = stateRunning
-	t.next()
-	if !gid.Supported {
-		rt.current = caller
-	}
-	rt.counters.Polls++
-	if rec.state == stateDone {
-		rt.finish(rec, t)
-	}
-}
-
-// finish releases a finished task's coroutine, wakes its awaiter and frees
-// the record if nobody will read the result.
-func (rt *Runtime) finish(rec *taskRec, t *Task) {
-	rec.task = nil
-	switch {
-	case t.abandoned:
-		rt.abandoned++
-		if t.pooled {
-			rt.pool.inUse--
-		}
-	case t.pooled:
-		t.rec = nil
-		rt.pool.put(t)
-	}
-	rt.live--
-	switch err := rec.err.(type) {
-	case nil:
-		rt.counters.Completed++
-	case *PanicError:
-		rt.counters.Panicked++
-		if rec.detached {
-			rt.unhandledPanic(err)
-		}
-	default:
-		if err == ErrAborted {
-			rt.counters.Aborted++
-		} else {
-			rt.counters.Panicked++ // ErrGoexit
-		}
-	}
-	if w := rec.waiter; !w.IsZero() {
-		rec.waiter = slab.Key{}
-		rt.wake(w)
-	}
-	if rec.detached {
-		rec.consumed = true
-	}
-	rt.tryFree(rec)
-}
-
-// insertTask records a new task run by coroutine co and queues it.
-func (rt *Runtime) insertTask(b runner, co *Task) *taskRec {
-	c, err := rt.tasks.Claim()
-	if err != nil {
-		// Only an unbounded slab backs tasks; it fails only past 2^32 live
-		// tasks, which memory runs out long before.
-		panic(fmt.Sprintf("asyncrt: cannot record a new task: %v", err))
-	}
-	rt.nextID++
-	rec, _ := c.Fill(taskRec{key: c.Key(), id: rt.nextID, task: co, body: b})
-	co.rec = rec
-	rt.live++
-	rt.counters.Spawned++
-	rt.enqueue(rec)
-	return rec
-}
-
-// enqueue puts a task that is not already queued at the back of the ready
-// queue.
-func (rt *Runtime) enqueue(rec *taskRec) { rt.ready.push(rec) }
-
-// wake queues the task keyed k if it still exists and is waiting. A stale
-// key (the task finished and its slot was reused) does nothing.
-func (rt *Runtime) wake(k slab.Key) {
-	if rec, ok := rt.tasks.Get(k); ok && rec.state != stateDone {
-		rt.enqueue(rec)
-	}
-}
-
-// tryFree releases a record once it is done and its result consumed. A
-// ready-queue entry left pointing at it is stale and will be skipped.
-func (rt *Runtime) tryFree(rec *taskRec) {
-	if rec.state != stateDone || !rec.consumed {
-		return
-	}
-	if rec.body != nil {
-		rec.body.recycle()
-	}
-	rt.tasks.Remove(rec.key)
-}
-
-func (rt *Runtime) unhandledPanic(pe *PanicError) {
-	rt.counters.UnhandledPanics++
-	if rt.cfg.onPanic != nil {
-		rt.cfg.onPanic(pe)
-	}
-	switch {
-	case rt.shutdown != nil:
-		rt.shutdown.UnjoinedPanics = append(rt.shutdown.UnjoinedPanics, pe)
-	case rt.cfg.panicPolicy == ReturnPanics && rt.pendingPanic == nil:
-		rt.pendingPanic = pe
-	}
-}
-
-// onRuntime reports whether the caller is the runtime goroutine or one of
-// its tasks. It is false where goroutine identity is not supported.
-func (rt *Runtime) onRuntime() bool {
-	if !gid.Supported {
-		return false
-	}
-	g := gid.Current()
-	return g == rt.g || rt.gs.Contains(g)
-}
-
-// mustBeOnRuntime panics unless the caller is on the runtime's thread.
-func (rt *Runtime) mustBeOnRuntime(op string) {
-	if gid.Supported && !rt.onRuntime() {
-		panic(fmt.Sprintf("asyncrt: %s called from a goroutine that is not running its "+
-			"runtime: the runtime is single-threaded, so call it from one of the "+
-			"runtime's tasks", op))
-	}
 }
 
 // Stats is a snapshot of a runtime's counters.
@@ -395,8 +335,19 @@ type Stats struct {
 	Polls uint64
 	// Cycles counts runs of the executor loop.
 	Cycles uint64
+	// TimersFired counts timers that expired (sleeps, deadlines, ticks).
+	TimersFired uint64
+	// Parks counts the times the runtime slept in its poller.
+	Parks uint64
+	// IOPolls counts checks of the IO poller, parked or not.
+	IOPolls uint64
+	// Stalls counts polls that held the thread longer than the stall
+	// threshold (see Builder.StallThreshold).
+	Stalls uint64
 	// LiveTasks is the number of tasks spawned and not yet finished.
 	LiveTasks int
+	// PendingTimers is the number of timers scheduled and not yet fired.
+	PendingTimers int
 	// PoolInUse is the number of pooled coroutines running a task.
 	PoolInUse int
 	// PoolCapacity is the number of pooled coroutines created so far.
@@ -405,8 +356,9 @@ type Stats struct {
 
 // Stats returns the runtime's counters. Called from one of the runtime's
 // tasks, it reads them live. Called from another goroutine, it returns the
-// last published copy, which the runtime refreshes every 64 cycles and
-// whenever a BlockOn returns, so it may trail the live counters slightly.
+// last published copy, which the runtime refreshes every 64 cycles, before
+// it parks, and whenever a BlockOn returns, so it may trail the live
+// counters slightly.
 func (rt *Runtime) Stats() Stats {
 	if rt.onRuntime() {
 		return rt.liveStats()
@@ -419,8 +371,10 @@ func (rt *Runtime) Stats() Stats {
 func (rt *Runtime) liveStats() Stats {
 	s := rt.counters
 	s.LiveTasks = rt.live
+	s.PendingTimers = rt.timers.Len()
 	s.PoolInUse = rt.pool.inUse
 	s.PoolCapacity = rt.pool.created
+	s.Stalls = rt.wd.stalls
 	return s
 }
 
@@ -431,21 +385,24 @@ func (rt *Runtime) publishStats() {
 	rt.statsMu.Unlock()
 }
 
-// ShutdownStats reports what Close found left on the runtime.
+// ShutdownStats reports what Close (or Shutdown) found left on the runtime.
 type ShutdownStats struct {
-	// Aborted is the number of unfinished tasks Close aborted; their defers
-	// ran before Close returned.
+	// Aborted is the number of unfinished tasks that were aborted; their
+	// defers ran before Close returned.
 	Aborted int
 	// Referenced is the number of tasks whose JoinHandle was neither awaited
-	// nor detached: their results were dropped by Close.
+	// nor detached: their results were dropped.
 	Referenced int
 	// UnjoinedPanics holds the panics of tasks nobody joined, so that none
 	// is lost: among the Referenced tasks, and in detached tasks that
-	// panicked while Close unwound them.
+	// panicked while they were unwound.
 	UnjoinedPanics []*PanicError
 	// Abandoned is the number of coroutines that could not be ended because
 	// their task called runtime.Goexit.
 	Abandoned int
+	// RemoteRefused is the number of tasks sent from other goroutines that
+	// never started; their RemoteHandles report ErrClosed.
+	RemoteRefused int
 }
 
 // Close aborts every task still on the runtime (their defers run), ends the
@@ -453,6 +410,9 @@ type ShutdownStats struct {
 // found. A BlockOn running meanwhile returns [ErrClosed]. Close is idempotent;
 // later calls return the same statistics. Calling it from a task of rt
 // panics.
+//
+// Close does not wait for functions started with [Go] that are still
+// running on their goroutines; their results are dropped.
 func (rt *Runtime) Close() ShutdownStats {
 	if rt.onRuntime() {
 		panic("asyncrt: Runtime.Close called from inside one of its tasks: " +
@@ -463,8 +423,20 @@ func (rt *Runtime) Close() ShutdownStats {
 		rt.closing = true
 		rt.mu.Unlock()
 		rt.closeReq.Store(true)
-		rt.reqs <- request{} // served once any running BlockOn has returned
+		rt.poke()
+		rt.slot <- struct{}{} // once any running BlockOn has returned; kept for good
+		rt.reqs <- request{}
 		<-rt.exited
+		if rt.stopSigs != nil {
+			rt.stopSigs()
+		}
+		rt.wd.stop()
+		rt.closeStats.RemoteRefused += rt.inbox.close()
+		_ = rt.waker.Close()
+		_ = rt.poller.Close()
+		if rt.sim != nil {
+			rt.sim.inUse.Store(false)
+		}
 	})
 	return rt.closeStats
 }
@@ -473,7 +445,11 @@ func (rt *Runtime) Close() ShutdownStats {
 // records the shutdown statistics. It runs on the runtime goroutine.
 func (rt *Runtime) shutdownAll() {
 	st := &rt.closeStats
-	rt.shutdown = st
+	rt.closeReport = st
+	rt.draining = true
+	// Requests that arrived from other goroutines and never ran are refused,
+	// so that nobody waits for them forever.
+	st.RemoteRefused += rt.inbox.refuseAll()
 	var pending []*taskRec
 	// Unwinding tasks may spawn more; abort those too, a bounded number of
 	// rounds (a defer that spawns forever would otherwise never let Close
@@ -507,9 +483,35 @@ func (rt *Runtime) shutdownAll() {
 	}
 	rt.pool.idle = nil
 	st.Abandoned = rt.abandoned
+	st.RemoteRefused += rt.inbox.refuseAll()
 	rt.tasks.Clear()
 	rt.ready.clear()
-	rt.shutdown = nil
+	rt.closeReport = nil
 	rt.publishStats()
 	rt.closed.Store(true)
+}
+
+// catchSignals routes SIGINT and SIGTERM to the shutdown signal until the
+// returned function is called.
+func (rt *Runtime) catchSignals() (stop func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		for {
+			select {
+			case <-ch:
+				rt.ShutdownHandle().Trigger()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(ch)
+		close(done)
+		<-exited
+	}
 }

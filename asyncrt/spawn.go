@@ -16,6 +16,8 @@ type body[T any] struct {
 
 func (b *body[T]) run(t *Task) { b.val = b.fn(t) }
 
+func (*body[T]) deliver(error) {}
+
 func (b *body[T]) recycle() {
 	var zero T
 	b.val, b.fn = zero, nil
@@ -176,14 +178,7 @@ func (h JoinHandle[T]) Abort() bool {
 	}
 	rt.mustBeOnRuntime("JoinHandle.Abort")
 	rec, ok := rt.tasks.Get(h.key)
-	if !ok || rec.state == stateDone {
-		return false
-	}
-	rec.abort = true
-	if rec.state == stateSuspended {
-		rt.enqueue(rec)
-	}
-	return true
+	return ok && rt.abort(rec)
 }
 
 // Detach gives up the result: the task runs on, and its record is freed as

@@ -363,7 +363,7 @@ func TestUnjoinedPanicReportedByClose(t *testing.T) {
 }
 
 func TestGoexitInTask(t *testing.T) {
-	before := runtime.NumGoroutine()
+	before, _ := countGoroutines()
 	rt, err := asyncrt.New(nil)
 	require.NoError(t, err)
 	v := block(t, rt, func(t *asyncrt.Task) error {

@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 
 	"github.com/orrery-go/orrery/asyncrt/internal/gid"
+	"github.com/orrery-go/orrery/asyncrt/internal/wheel"
 	"github.com/orrery-go/orrery/slab"
 )
 
@@ -25,9 +26,14 @@ type Task struct {
 	stop   func()
 	yield  func(struct{}) bool
 	pooled bool
-	// awaiting is the task whose record holds this task as its waiter while
-	// it is suspended in JoinHandle.Await.
-	awaiting slab.Key
+	// What the task is registered with while it waits; unwind withdraws it.
+	awaiting slab.Key    // the task whose record holds this one as its waiter
+	timer    wheel.Timer // the timer of a Sleep
+	wait     waitReg     // any other registration (Go calls, notifications...)
+	// Deadline scopes of Timeout calls, innermost last.
+	scopes    []deadlineScope
+	nextScope uint64
+	unwinding uint64 // the scope a deadline signal is unwinding to
 	// abandoned marks a coroutine stuck for good after its task called
 	// runtime.Goexit; it is never resumed or stopped again.
 	abandoned bool
@@ -55,6 +61,14 @@ type taskRec struct {
 	state  taskState
 	qseq   uint64 // sequence number of the task's ready-queue entry; 0 if none
 	abort  bool   // abort requested: unwind at the next suspension point
+	// expired: a Timeout deadline passed: unwind to its scope at the next
+	// suspension point.
+	expired bool
+	// remote: spawned from another goroutine; the result goes to a
+	// RemoteHandle, not a JoinHandle.
+	remote bool
+	// refused: spawned while the runtime shuts down; it never runs.
+	refused bool
 	// detached: no handle will ever await the result.
 	detached bool
 	// consumed: the result was taken or dropped; the record may be freed as
@@ -67,6 +81,15 @@ type taskRec struct {
 type runner interface {
 	run(t *Task)
 	recycle()
+	// deliver hands a remote task's outcome to its RemoteHandle.
+	deliver(err error)
+}
+
+// waitReg is a registration a suspended task holds with some waker other
+// than a join handle or a timer; cancelWait withdraws it when the task
+// unwinds instead of being woken.
+type waitReg interface {
+	cancelWait(t *Task)
 }
 
 // abortSignal is the panic value that unwinds an aborted task from its
@@ -132,6 +155,9 @@ func (t *Task) runJob() {
 		// Aborted before it started, or it recovered the abort signal and
 		// returned anyway: either way the result is not trustworthy.
 		rec.err = ErrAborted
+		if rec.refused {
+			rec.err = ErrClosed
+		}
 	}
 	rec.state = stateDone
 	returned = true
@@ -146,21 +172,45 @@ func (t *Task) runJob() {
 func (t *Task) suspend() {
 	rec := t.rec
 	rec.state = stateSuspended
-	if rec.abort || !t.yield(struct{}{}) || rec.abort {
+	if rec.abort || rec.expired || !t.yield(struct{}{}) || rec.abort || rec.expired {
 		t.unwind()
 	}
 }
 
-// unwind withdraws the task's wait registrations and panics with the abort
-// signal, which the task's top frame recovers after its defers have run.
+// unwind withdraws the task's wait registrations and panics: with the abort
+// signal, which the task's top frame recovers after its defers have run, or
+// with a deadline signal, which the Timeout call of the outermost expired
+// scope recovers.
 func (t *Task) unwind() {
+	t.clearWaits()
+	if !t.rec.abort {
+		for _, sc := range t.scopes {
+			if sc.expired {
+				t.unwinding = sc.id
+				panic(deadlineSignal{})
+			}
+		}
+	}
+	t.unwinding = 0 // an abort unwinds through every Timeout
+	panic(abortSignal{})
+}
+
+// clearWaits withdraws every registration that could still wake the task.
+func (t *Task) clearWaits() {
 	if k := t.awaiting; !k.IsZero() {
 		t.awaiting = slab.Key{}
 		if r, ok := t.rt.tasks.Get(k); ok && r.waiter == t.rec.key {
 			r.waiter = slab.Key{}
 		}
 	}
-	panic(abortSignal{})
+	if !t.timer.IsZero() {
+		t.rt.timers.Cancel(t.timer)
+		t.timer = wheel.Timer{}
+	}
+	if w := t.wait; w != nil {
+		t.wait = nil
+		w.cancelWait(t)
+	}
 }
 
 // check panics unless the caller is running on t's own coroutine.
@@ -198,10 +248,22 @@ func (t *Task) Yield() {
 	if t == nil || gid.Current() != t.g || !gid.Supported && t.rt.current != t {
 		t.misuse("Task.Yield")
 	}
+	// ringQueue.push, written out: the queueing code is too big for the
+	// inliner once inside Yield, and a call here costs more than the copy.
 	rec := t.rec
-	t.rt.ready.push(rec)
+	q := &t.rt.ready
+	if rec.qseq == 0 {
+		if q.n == len(q.buf) {
+			q.grow()
+		}
+		q.seq++
+		rec.qseq = q.seq
+		q.buf[q.tail] = readyEntry{rec, q.seq}
+		q.tail = (q.tail + 1) & q.mask
+		q.n++
+	}
 	rec.state = stateSuspended
-	if rec.abort || !t.yield(struct{}{}) || rec.abort {
+	if rec.abort || rec.expired || !t.yield(struct{}{}) || rec.abort || rec.expired {
 		t.unwind()
 	}
 }

@@ -4,9 +4,10 @@
 // holds no pointers).
 //
 // Time is in nanoseconds. Deadlines are bucketed in ticks of 1024 ns over 7
-// levels of 64 slots, which covers about 52 days; a later deadline is parked
-// in the last level and re-armed as time approaches it. A timer fires only
-// once its tick has fully passed, so it never fires before its deadline, and
+// levels of 64 slots, which covers about 51 days; a later deadline is parked
+// in the last level and re-armed as time approaches it. Bucketing only
+// organises the search: a timer fires exactly when now reaches its deadline,
+// never before, NextDeadline reports the earliest deadline exactly, and
 // timers due in the same poll fire in order of deadline, then of scheduling.
 package wheel
 
@@ -53,7 +54,13 @@ type entry[T any] struct {
 	val      T
 }
 
-type list struct{ head, tail uint32 } // index+1; 0 when empty
+// list is a slot's timers. min caches the earliest deadline among them; it
+// is recomputed on demand after the timer holding it leaves.
+type list struct {
+	head, tail uint32 // index+1; 0 when empty
+	min        int64
+	minStale   bool
+}
 
 type dueRef struct {
 	deadline int64
@@ -130,6 +137,11 @@ func levelFor(elapsed, when uint64) int {
 }
 
 func (w *Wheel[T]) link(l *list, i uint32, e *entry[T]) {
+	if l.head == 0 {
+		l.min, l.minStale = e.deadline, false
+	} else if !l.minStale && e.deadline < l.min {
+		l.min = e.deadline
+	}
 	e.next = 0
 	e.prev = l.tail
 	if l.tail != 0 {
@@ -142,6 +154,9 @@ func (w *Wheel[T]) link(l *list, i uint32, e *entry[T]) {
 }
 
 func (w *Wheel[T]) unlink(l *list, e *entry[T]) {
+	if e.deadline == l.min {
+		l.minStale = true
+	}
 	if e.prev != 0 {
 		_, p, _ := w.entries.At(e.prev - 1)
 		p.next = e.next
@@ -155,6 +170,20 @@ func (w *Wheel[T]) unlink(l *list, e *entry[T]) {
 		l.tail = e.prev
 	}
 	e.prev, e.next = 0, 0
+}
+
+// minOf returns the earliest deadline in a non-empty list.
+func (w *Wheel[T]) minOf(l *list) int64 {
+	if l.minStale {
+		l.min = math.MaxInt64
+		for i := l.head; i != 0; {
+			_, e, _ := w.entries.At(i - 1)
+			l.min = min(l.min, e.deadline)
+			i = e.next
+		}
+		l.minStale = false
+	}
+	return l.min
 }
 
 // Cancel removes a timer that has not fired. It reports false for a timer
@@ -213,27 +242,25 @@ func (w *Wheel[T]) next() (level int, slot uint64, tick uint64, ok bool) {
 	return 0, 0, 0, false
 }
 
-// NextDeadline returns the earliest time at which Poll has work to do, and
-// false if no timer is scheduled. For timers already due it is in the past.
-// For timers near at hand it is the end of the tick holding the earliest
-// deadline: within 1024 ns after it, never before. For distant timers it is
-// the start of their slot, which is early: polling then moves them closer,
-// and the next answer is more precise.
+// NextDeadline returns the earliest deadline of all scheduled timers, and
+// false if there are none.
 func (w *Wheel[T]) NextDeadline() (int64, bool) {
+	best, found := int64(math.MaxInt64), false
 	for i := w.dueNext; i < len(w.due); i++ {
 		if w.entries.Contains(w.due[i].key) {
-			return w.due[i].deadline, true
+			best, found = w.due[i].deadline, true
+			break // the batch is sorted
 		}
 	}
 	if w.pending.head != 0 {
-		_, e, _ := w.entries.At(w.pending.head - 1)
-		return e.deadline, true
+		best, found = min(best, w.minOf(&w.pending)), true
 	}
-	_, _, tick, ok := w.next()
-	if !ok {
-		return 0, false
+	// The first occupied slot to come round holds the earliest deadline on
+	// the wheel: every level's timers lie beyond those of the levels below.
+	if level, slot, _, ok := w.next(); ok {
+		best, found = min(best, w.minOf(&w.slots[level][slot])), true
 	}
-	return int64(min(tick<<TickShift, math.MaxInt64)), true
+	return best, found
 }
 
 // Poll returns the next timer due at now, in order of deadline then of
@@ -256,9 +283,10 @@ func (w *Wheel[T]) Poll(now int64) (T, bool) {
 	}
 }
 
-// refill gathers the next batch of due timers: the pending ones, or those of
-// the earliest slot whose tick has passed. Timers of higher levels are moved
-// down a level on the way. It reports false when nothing is due at now.
+// refill gathers the next batch of due timers: the pending ones, those of
+// the earliest slot whose ticks have all passed (timers of higher levels
+// move down a level on the way), or those due already in the slot of the
+// tick now is in. It reports false when nothing is due at now.
 func (w *Wheel[T]) refill(now int64) bool {
 	w.due, w.dueNext = w.due[:0], 0
 	if w.pending.head != 0 {
@@ -269,17 +297,24 @@ func (w *Wheel[T]) refill(now int64) bool {
 	nowTick := uint64(max(now, 0)) >> TickShift
 	for {
 		level, slot, tick, ok := w.next()
-		if !ok || tick > nowTick {
-			if nowTick > w.elapsed {
-				w.elapsed = nowTick
+		if !ok || tick > nowTick+1 {
+			break
+		}
+		l := &w.slots[level][slot]
+		if tick == nowTick+1 {
+			// The slot of the current tick: take what is due, leave the rest.
+			if w.minOf(l) <= now {
+				w.takeDue(l, level, slot, now)
+				w.sortDue()
+				return true
 			}
-			return false
+			break
 		}
 		w.elapsed = max(w.elapsed, tick)
-		l := w.slots[level][slot]
-		w.slots[level][slot] = list{}
+		taken := *l
+		*l = list{}
 		w.occupied[level] &^= 1 << slot
-		for i := l.head; i != 0; {
+		for i := taken.head; i != 0; {
 			_, e, _ := w.entries.At(i - 1)
 			next := e.next
 			e.prev, e.next = 0, 0
@@ -297,6 +332,27 @@ func (w *Wheel[T]) refill(now int64) bool {
 			w.sortDue()
 			return true
 		}
+	}
+	if nowTick > w.elapsed {
+		w.elapsed = nowTick
+	}
+	return false
+}
+
+// takeDue moves the timers of l due at now into the batch.
+func (w *Wheel[T]) takeDue(l *list, level int, slot uint64, now int64) {
+	for i := l.head; i != 0; {
+		_, e, _ := w.entries.At(i - 1)
+		next := e.next
+		if e.deadline <= now {
+			w.unlink(l, e)
+			e.level = levelDue
+			w.due = append(w.due, dueRef{e.deadline, e.seq, w.keyOf(i - 1)})
+		}
+		i = next
+	}
+	if l.head == 0 {
+		w.occupied[level] &^= 1 << slot
 	}
 }
 

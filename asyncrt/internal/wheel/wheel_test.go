@@ -16,11 +16,8 @@ import (
 
 const tick = 1 << wheel.TickShift
 
-// due reports whether the wheel may fire a timer at now: once the tick that
-// holds its deadline has fully passed.
-func due(deadline, now int64) bool {
-	return (max(deadline, 0)+tick-1)/tick <= now/tick
-}
+// due reports whether a timer is due at now.
+func due(deadline, now int64) bool { return deadline <= now }
 
 type modelTimer struct {
 	id       int
@@ -94,24 +91,17 @@ func (m *model) live() int {
 	return n
 }
 
-// checkNext checks that NextDeadline is never after the earliest due time
-// and that following it reaches the earliest timer in a few polls.
+// checkNext checks that NextDeadline is the earliest live deadline.
 func (m *model) checkNext() {
-	earliest := int64(-1)
+	earliest, any := int64(0), false
 	for _, mt := range m.timers {
-		if !mt.done {
-			fire := (max(mt.deadline, 0) + tick - 1) / tick * tick
-			if earliest < 0 || fire < earliest {
-				earliest = fire
-			}
+		if !mt.done && (!any || mt.deadline < earliest) {
+			earliest, any = mt.deadline, true
 		}
 	}
 	next, ok := m.w.NextDeadline()
-	if ok != (earliest >= 0) {
-		m.t.Fatalf("NextDeadline ok=%v with %d live timers", ok, m.live())
-	}
-	if ok && next > max(earliest, m.now) {
-		m.t.Fatalf("NextDeadline %d is after the earliest timer's firing time %d", next, earliest)
+	if ok != any || (ok && next != earliest) {
+		m.t.Fatalf("NextDeadline (%d, %v), want (%d, %v)", next, ok, earliest, any)
 	}
 }
 
@@ -157,14 +147,15 @@ func FuzzWheelAgainstModel(f *testing.F) {
 				t.Fatalf("Len %d, model %d", m.w.Len(), m.live())
 			}
 		}
-		// Following NextDeadline drains every timer, each poll making
-		// progress: no more than one poll per level before a timer fires.
-		for guard := 0; m.live() > 0; guard++ {
-			next, ok := m.w.NextDeadline()
-			if !ok || guard > 8*(len(m.timers)+1) {
-				t.Fatalf("stuck with %d live timers (next %d, ok %v)", m.live(), next, ok)
-			}
+		// Jumping to NextDeadline, as a simulated clock does, fires at least
+		// one timer each time, at exactly its deadline.
+		for m.live() > 0 {
+			next, _ := m.w.NextDeadline()
+			before := m.live()
 			m.poll(max(m.now, next))
+			if m.live() >= before {
+				t.Fatalf("a poll at NextDeadline %d fired nothing (%d live)", next, before)
+			}
 		}
 	})
 }
@@ -173,7 +164,7 @@ func TestEqualDeadlinesFireInScheduleOrder(t *testing.T) {
 	w := wheel.New[int](0)
 	// Scheduled from far to near so they sit in different levels until
 	// they cascade into one slot.
-	const deadline = 4_882_813 * tick // about 5 s, on a tick boundary
+	const deadline = 5_000_000_000
 	for i := range 10 {
 		w.Poll(int64(i) * 400_000_000)
 		w.Schedule(deadline, i)
@@ -238,7 +229,7 @@ func TestNeverEarlyRandomDeadlines(t *testing.T) {
 		now += rng.Int64N(int64(5 * time.Millisecond))
 		for d, ok := w.Poll(now); ok; d, ok = w.Poll(now) {
 			require.LessOrEqual(t, d, now, "fired before its deadline")
-			require.Greater(t, d, now-int64(5*time.Millisecond)-tick, "fired later than the poll after it was due")
+			require.Greater(t, d, now-int64(5*time.Millisecond), "fired later than the poll after it was due")
 			fired++
 		}
 	}
@@ -285,4 +276,24 @@ func TestMillionTimers(t *testing.T) {
 		n++
 	}
 	assert.Equal(t, 500_000, n)
+}
+
+func TestFiresExactlyAtDeadline(t *testing.T) {
+	w := wheel.New[int](0)
+	w.Schedule(1500, 1) // mid-tick
+	w.Schedule(int64(3*time.Hour)+7, 2)
+	next, _ := w.NextDeadline()
+	assert.Equal(t, int64(1500), next)
+	_, ok := w.Poll(1499)
+	assert.False(t, ok)
+	v, ok := w.Poll(1500)
+	assert.True(t, ok)
+	assert.Equal(t, 1, v)
+	next, _ = w.NextDeadline()
+	assert.Equal(t, int64(3*time.Hour)+7, next, "exact even for a timer in a high level")
+	_, ok = w.Poll(next - 1)
+	assert.False(t, ok)
+	v, ok = w.Poll(next)
+	assert.True(t, ok)
+	assert.Equal(t, 2, v)
 }

@@ -1,0 +1,384 @@
+package asyncrt
+
+import (
+	"context"
+	"errors"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	"github.com/orrery-go/orrery/slab"
+)
+
+// inboxJob is work another goroutine hands to the runtime: it runs on the
+// runtime's thread at the start of a cycle.
+type inboxJob interface {
+	runOnRuntime(rt *Runtime)
+	// refuse releases whoever waits on a job that will never run because
+	// the runtime closed. It reports whether the job was a task.
+	refuse() bool
+}
+
+// inbox is the runtime's multi-producer queue. Producers append under a
+// mutex; the runtime swaps the slice out once per cycle, and only when the
+// pending flag says there is something to take. A producer pokes the
+// runtime's eventfd only when the runtime is parked.
+type inbox struct {
+	mu      sync.Mutex
+	jobs    []inboxJob
+	spare   []inboxJob
+	pending atomic.Bool
+	closed  bool
+	// fdMu guards the runtime's eventfd against being closed while a poke
+	// writes it.
+	fdMu     sync.RWMutex
+	fdClosed bool
+}
+
+// post queues j and wakes the runtime if it is parked. It reports false if
+// the runtime is closed.
+func (ib *inbox) post(rt *Runtime, j inboxJob) bool {
+	ib.mu.Lock()
+	if ib.closed {
+		ib.mu.Unlock()
+		return false
+	}
+	ib.jobs = append(ib.jobs, j)
+	ib.pending.Store(true)
+	ib.mu.Unlock()
+	// The poke happens outside the lock: the write wakes the runtime's
+	// thread, which must not find the lock still held when it comes to
+	// drain the inbox.
+	if rt.parked.CompareAndSwap(true, false) {
+		ib.wake(rt)
+	}
+	return true
+}
+
+// wake writes the runtime's eventfd, unless the runtime is closed. The read
+// lock keeps Close from closing the descriptor during the write.
+func (ib *inbox) wake(rt *Runtime) {
+	ib.fdMu.RLock()
+	defer ib.fdMu.RUnlock()
+	if !ib.fdClosed {
+		_ = rt.waker.Wake()
+	}
+}
+
+// take removes every queued job.
+func (ib *inbox) take() []inboxJob {
+	ib.mu.Lock()
+	defer ib.mu.Unlock()
+	jobs := ib.jobs
+	ib.jobs = ib.spare[:0]
+	ib.spare = nil
+	ib.pending.Store(false)
+	return jobs
+}
+
+// drainInbox runs the jobs other goroutines have posted.
+func (rt *Runtime) drainInbox() {
+	jobs := rt.inbox.take()
+	for i, j := range jobs {
+		jobs[i] = nil
+		j.runOnRuntime(rt)
+	}
+	rt.inbox.mu.Lock()
+	if rt.inbox.spare == nil {
+		rt.inbox.spare = jobs[:0]
+	}
+	rt.inbox.mu.Unlock()
+}
+
+// refuseAll refuses every queued job and returns how many were tasks.
+func (ib *inbox) refuseAll() int {
+	n := 0
+	for _, j := range ib.take() {
+		if j.refuse() {
+			n++
+		}
+	}
+	return n
+}
+
+// close stops the inbox for good and refuses what is left in it. After it
+// returns, nothing writes the runtime's eventfd.
+func (ib *inbox) close() int {
+	ib.mu.Lock()
+	ib.closed = true
+	ib.mu.Unlock()
+	ib.fdMu.Lock()
+	ib.fdClosed = true
+	ib.fdMu.Unlock()
+	return ib.refuseAll()
+}
+
+// Handle reaches a runtime from other goroutines. All its methods are safe
+// for concurrent use from any goroutine.
+type Handle struct{ rt *Runtime }
+
+// Handle returns a goroutine-safe handle to the runtime.
+func (rt *Runtime) Handle() *Handle { return &Handle{rt: rt} }
+
+// Wake makes a parked runtime run a cycle.
+func (h *Handle) Wake() { h.rt.poke() }
+
+// SpawnRemote starts fn as a task on h's runtime from any goroutine and
+// returns a handle to wait for its result. The task runs while a BlockOn (or
+// a Shutdown) drives the runtime; a parked runtime is woken for it. The
+// error is [ErrClosed] if the runtime is closed.
+func SpawnRemote[T any](h *Handle, fn func(*Task) T) (*RemoteHandle[T], error) {
+	if h == nil || h.rt == nil {
+		return nil, errors.New("asyncrt: SpawnRemote called with a nil *Handle")
+	}
+	if fn == nil {
+		return nil, errors.New("asyncrt: SpawnRemote called with a nil function")
+	}
+	r := &RemoteHandle[T]{fn: fn}
+	r.rt = h.rt
+	r.done = make(chan struct{})
+	if !h.rt.inbox.post(h.rt, r) {
+		return nil, ErrClosed
+	}
+	return r, nil
+}
+
+// remoteCore is the untyped part of a RemoteHandle.
+type remoteCore struct {
+	rt   *Runtime
+	done chan struct{}
+	err  error
+	key  slab.Key // set on the runtime's thread when the task starts
+}
+
+// RemoteHandle is the result of a task started by [SpawnRemote]. Its methods
+// are safe for concurrent use from any goroutine.
+type RemoteHandle[T any] struct {
+	remoteCore
+	fn  func(*Task) T
+	val T
+}
+
+// Wait blocks until the task finishes and returns its result. The error is
+// [ErrAborted], a *[PanicError], or [ErrClosed] if the runtime closed before
+// the task started.
+func (r *RemoteHandle[T]) Wait() (T, error) {
+	<-r.done
+	return r.val, r.err
+}
+
+// WaitContext is Wait that gives up when ctx is done, returning ctx's error.
+// The task carries on.
+func (r *RemoteHandle[T]) WaitContext(ctx context.Context) (T, error) {
+	select {
+	case <-r.done:
+		return r.val, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+// Done returns a channel closed when the task has finished.
+func (r *RemoteHandle[T]) Done() <-chan struct{} { return r.done }
+
+// Abort asks the runtime to abort the task, as [JoinHandle.Abort] does;
+// Wait then returns [ErrAborted] unless the task finished first.
+func (r *RemoteHandle[T]) Abort() { r.rt.inbox.post(r.rt, remoteAbort{&r.remoteCore}) }
+
+func (r *RemoteHandle[T]) runOnRuntime(rt *Runtime) {
+	rec := rt.insertTask(r, rt.newTask(false))
+	rec.remote, rec.detached = true, true
+	r.key = rec.key
+}
+
+func (r *RemoteHandle[T]) refuse() bool {
+	r.err = ErrClosed
+	close(r.done)
+	return true
+}
+
+func (r *RemoteHandle[T]) run(t *Task) { r.val = r.fn(t) }
+func (r *RemoteHandle[T]) recycle()    { r.fn = nil }
+func (r *RemoteHandle[T]) deliver(err error) {
+	if err != nil {
+		var zero T
+		r.val = zero
+	}
+	r.err = err
+	close(r.done)
+}
+
+type remoteAbort struct{ c *remoteCore }
+
+func (a remoteAbort) runOnRuntime(rt *Runtime) {
+	if rec, ok := rt.tasks.Get(a.c.key); ok {
+		rt.abort(rec)
+	}
+}
+func (remoteAbort) refuse() bool { return false }
+
+// abort requests that a task unwind (see JoinHandle.Abort).
+func (rt *Runtime) abort(rec *taskRec) bool {
+	if rec.state == stateDone {
+		return false
+	}
+	rec.abort = true
+	if rec.state == stateSuspended {
+		rt.enqueue(rec)
+	}
+	return true
+}
+
+// Notify is a wake-up call from any goroutine to the tasks of one runtime.
+// Notify stores one permit (repeated notifications before a task takes it
+// coalesce), and Wait takes it, suspending the task until there is one.
+// Waiting tasks are served in the order they started waiting.
+type Notify struct {
+	rt     *Runtime
+	posted atomic.Bool
+	// Owned by the runtime's thread.
+	permit  bool
+	waiters []slab.Key
+}
+
+// NewNotify returns a Notify for the tasks of rt.
+func NewNotify(rt *Runtime) *Notify { return &Notify{rt: rt} }
+
+// Notify stores a permit and wakes the first waiting task. It is safe to
+// call from any goroutine, including the runtime's own tasks; it never
+// blocks.
+func (n *Notify) Notify() {
+	if n.posted.CompareAndSwap(false, true) {
+		n.rt.inbox.post(n.rt, n)
+	}
+}
+
+func (n *Notify) runOnRuntime(rt *Runtime) {
+	n.posted.Store(false)
+	n.permit = true
+	if len(n.waiters) > 0 {
+		rt.wake(n.waiters[0])
+	}
+}
+
+func (*Notify) refuse() bool { return false }
+
+// Wait suspends t until a permit is available and takes it. An aborted or
+// timed-out task unwinds from here and leaves no registration behind.
+func (n *Notify) Wait(t *Task) {
+	t.check("Notify.Wait")
+	if n.rt != t.rt {
+		panic("asyncrt: Notify.Wait called by a task of another runtime")
+	}
+	if n.permit {
+		n.permit = false
+		return
+	}
+	me := t.rec.key
+	n.waiters = append(n.waiters, me)
+	t.rt.externalWaits++
+	t.wait = n
+	for !n.permit || n.waiters[0] != me {
+		t.suspend()
+	}
+	t.wait = nil
+	n.remove(t)
+	n.permit = false
+}
+
+// remove takes t off the waiters.
+func (n *Notify) remove(t *Task) {
+	me := t.rec.key
+	for i, k := range n.waiters {
+		if k == me {
+			n.waiters = append(n.waiters[:i], n.waiters[i+1:]...)
+			t.rt.externalWaits--
+			return
+		}
+	}
+}
+
+// cancelWait takes an unwinding task off the waiters; a permit it was
+// woken for passes to the next one.
+func (n *Notify) cancelWait(t *Task) {
+	n.remove(t)
+	if n.permit && len(n.waiters) > 0 {
+		t.rt.wake(n.waiters[0])
+	}
+}
+
+// goCall is a function running on a goroutine of its own for a task that
+// waits for it.
+type goCall[T any] struct {
+	task      slab.Key
+	val       T
+	err       error
+	done      bool // runtime thread
+	abandoned bool // runtime thread: the task unwound before the result came
+	cancel    context.CancelFunc
+}
+
+// Go runs fn on an ordinary goroutine and suspends t until it returns: the
+// way to call blocking code (files, database/sql, net/http clients, cgo)
+// from a task without stalling the runtime. A panic in fn is returned as a
+// *[PanicError]. If t is aborted or times out meanwhile, it unwinds at once;
+// fn runs on to its end and its result is dropped (use [GoContext] to tell fn
+// to stop).
+func Go[T any](t *Task, fn func() (T, error)) (T, error) {
+	t.check("Go")
+	if fn == nil {
+		panic("asyncrt: Go called with a nil function")
+	}
+	return goAwait(t, &goCall[T]{task: t.rec.key}, func(context.Context) (T, error) { return fn() })
+}
+
+// GoContext is [Go] with a context that is cancelled when t stops waiting
+// (aborted or timed out) and after fn returns.
+func GoContext[T any](t *Task, fn func(ctx context.Context) (T, error)) (T, error) {
+	t.check("GoContext")
+	if fn == nil {
+		panic("asyncrt: GoContext called with a nil function")
+	}
+	return goAwait(t, &goCall[T]{task: t.rec.key}, fn)
+}
+
+func goAwait[T any](t *Task, c *goCall[T], fn func(context.Context) (T, error)) (T, error) {
+	rt := t.rt
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	id := t.rec.id
+	rt.externalWaits++
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				c.err = &PanicError{TaskID: id, Value: r, Stack: debug.Stack()}
+			}
+			cancel()
+			rt.inbox.post(rt, c)
+		}()
+		c.val, c.err = fn(ctx)
+	}()
+	t.wait = c
+	for !c.done {
+		t.suspend()
+	}
+	t.wait = nil
+	rt.externalWaits--
+	return c.val, c.err
+}
+
+func (c *goCall[T]) runOnRuntime(rt *Runtime) {
+	if !c.abandoned {
+		c.done = true
+		rt.wake(c.task)
+	}
+}
+
+func (*goCall[T]) refuse() bool { return false }
+
+func (c *goCall[T]) cancelWait(t *Task) {
+	c.abandoned = true
+	t.rt.externalWaits--
+	c.cancel()
+}

@@ -1,0 +1,368 @@
+package asyncrt
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/orrery-go/orrery/asyncrt/internal/gid"
+	"github.com/orrery-go/orrery/slab"
+)
+
+// drive is the executor loop. Each cycle:
+//
+//  1. takes in what other goroutines sent (wakes, spawns, completions);
+//  2. polls the tasks that were ready when the cycle began, at most
+//     TasksPerCycle of them (tasks they wake wait for the next cycle);
+//  3. fires due timers at the cycle's event time;
+//  4. every EventInterval cycles, polls IO without blocking;
+//  5. when no task is ready, idles: parks in the poller until the next
+//     timer, spins, or (simulated clock) jumps to the next timer.
+//
+// It returns when root is done (with the root's error), when a drain
+// (root == nil) has nothing left to run or reaches its deadline, or with the
+// reason it had to stop early.
+func (rt *Runtime) drive(root *taskRec, drainUntil time.Time) error {
+	perCycle := rt.cfg.tasksPerCycle
+	for {
+		rt.nowFresh = false
+		if rt.inbox.pending.Load() {
+			rt.drainInbox()
+		}
+		n := min(rt.ready.len(), perCycle)
+		wd := rt.wd.on
+		for range n {
+			rec := rt.ready.pop()
+			if rec == nil || rec.state == stateDone {
+				continue
+			}
+			// The resume is written out here, not called: every frame live
+			// across the coroutine switch costs a mispredicted return.
+			t := rec.task
+			if !gid.Supported {
+				rt.current = t
+			}
+			rec.state = stateRunning
+			var epoch uint64
+			if wd {
+				epoch = rt.wd.epoch.Load()
+			}
+			t.next()
+			if wd {
+				if ticks := rt.wd.epoch.Load() - epoch; ticks >= stallTicks {
+					rt.wd.report(rt, rec.id, ticks)
+				}
+			}
+			if !gid.Supported {
+				rt.current = nil
+			}
+			if rec.state == stateDone {
+				rt.finish(rec, t)
+			}
+		}
+		rt.counters.Polls += uint64(n)
+		rt.counters.Cycles++
+		if rt.timers.Len() > 0 {
+			rt.fireTimers()
+		}
+		if rt.ioRegistered > 0 {
+			if rt.ioCountdown--; rt.ioCountdown <= 0 {
+				rt.ioCountdown = rt.cfg.eventInterval
+				rt.pollIO(0)
+			}
+		}
+		if rt.counters.Cycles%statsEvery == 0 {
+			rt.publishStats()
+		}
+		switch {
+		case root != nil && root.state == stateDone:
+			return root.err
+		case rt.pendingPanic != nil:
+			return nil
+		case rt.closeReq.Load():
+			return ErrClosed
+		case root == nil && (rt.live == 0 || !time.Now().Before(drainUntil)):
+			return nil
+		}
+		if rt.ready.len() == 0 {
+			if err := rt.idle(drainUntil); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// idle waits for something to happen when no task is ready. It returns
+// ErrDeadlock when nothing can ever happen: no timer, no IO, no work
+// promised by another goroutine.
+func (rt *Runtime) idle(drainUntil time.Time) error {
+	if rt.inbox.pending.Load() {
+		return nil
+	}
+	next, hasTimer := rt.timers.NextDeadline()
+	external := rt.externalWaits > 0
+	if rt.sim != nil {
+		// Simulated time: take in any IO that is ready, then jump.
+		if rt.pollIO(0) > 0 {
+			return nil
+		}
+		if hasTimer {
+			rt.sim.advanceTo(next)
+			rt.nowFresh = false
+			return nil
+		}
+		if !external {
+			return ErrDeadlock
+		}
+		rt.park(-1, drainUntil)
+		return nil
+	}
+	if !hasTimer && !external {
+		return ErrDeadlock
+	}
+	if rt.cfg.idle == Spin {
+		rt.pollIO(0)
+		return nil
+	}
+	timeout := time.Duration(-1)
+	if hasTimer {
+		rt.nowFresh = false
+		if timeout = time.Duration(next - rt.eventTime()); timeout <= 0 {
+			return nil
+		}
+	}
+	rt.park(timeout, drainUntil)
+	return nil
+}
+
+// park sleeps in the poller for up to timeout (negative: until woken).
+// Other goroutines that post to the inbox see the parked flag and poke the
+// eventfd; the flag is set before the inbox is checked one last time, so a
+// post can never slip between the check and the sleep unnoticed.
+func (rt *Runtime) park(timeout time.Duration, drainUntil time.Time) {
+	if !drainUntil.IsZero() {
+		left := time.Until(drainUntil)
+		if left <= 0 {
+			return
+		}
+		if timeout < 0 || timeout > left {
+			timeout = left
+		}
+	}
+	rt.publishStats()
+	rt.wd.sleep()
+	rt.parked.Store(true)
+	if !rt.inbox.pending.Load() && !rt.closeReq.Load() {
+		rt.counters.Parks++
+		rt.pollIO(timeout)
+	}
+	rt.parked.Store(false)
+	rt.wd.wake(rt)
+}
+
+// poke wakes the runtime if it is parked. Safe from any goroutine.
+func (rt *Runtime) poke() {
+	if rt.parked.CompareAndSwap(true, false) {
+		rt.inbox.wake(rt)
+	}
+}
+
+// pollIO waits up to timeout for IO readiness and dispatches what it finds.
+// It returns the number of events.
+func (rt *Runtime) pollIO(timeout time.Duration) int {
+	rt.counters.IOPolls++
+	n, err := rt.poller.Wait(rt.events, timeout)
+	rt.nowFresh = false
+	if err != nil {
+		// The poller fails only if its descriptor is gone, which Close alone
+		// does, after this goroutine has stopped.
+		panic(fmt.Sprintf("asyncrt: IO poller failed: %v", err))
+	}
+	for _, ev := range rt.events[:n] {
+		if ev.Token == wakerToken {
+			_ = rt.waker.Drain()
+		}
+	}
+	return n
+}
+
+// eventTime returns the cycle's event time in nanoseconds since the epoch,
+// reading the clock at most once per cycle (and again after IO polls).
+func (rt *Runtime) eventTime() int64 {
+	if !rt.nowFresh {
+		if rt.sim != nil {
+			rt.now = rt.sim.elapsed.Load()
+		} else {
+			rt.now = int64(time.Since(rt.epoch))
+		}
+		rt.nowFresh = true
+	}
+	return rt.now
+}
+
+// fireTimers runs the timers due at the cycle's event time.
+func (rt *Runtime) fireTimers() {
+	now := rt.eventTime()
+	for ev, ok := rt.timers.Poll(now); ok; ev, ok = rt.timers.Poll(now) {
+		rt.counters.TimersFired++
+		rt.fire(ev)
+	}
+}
+
+// resume runs the task until it suspends or finishes. The executor loop
+// has its own copy of this for speed; this one serves the rarer callers.
+func (rt *Runtime) resume(rec *taskRec) {
+	t := rec.task
+	rt.current = t
+	rec.state = stateRunning
+	t.next()
+	rt.current = nil
+	rt.counters.Polls++
+	if rec.state == stateDone {
+		rt.finish(rec, t)
+	}
+}
+
+// runInline runs a task that has not started yet on behalf of the running
+// task (which awaits it), switching from the running task's coroutine
+// straight to the new one. The runtime's thread-lock state is the same on
+// both, as coroutine switches require. The task's queue entry goes stale: if
+// it suspends, whatever wakes it queues it afresh.
+func (rt *Runtime) runInline(rec *taskRec) {
+	rt.ready.withdraw(rec)
+	t := rec.task
+	caller := rt.current
+	if !gid.Supported {
+		rt.current = t
+	}
+	rec.state = stateRunning
+	t.next()
+	if !gid.Supported {
+		rt.current = caller
+	}
+	rt.counters.Polls++
+	if rec.state == stateDone {
+		rt.finish(rec, t)
+	}
+}
+
+// finish releases a finished task's coroutine, wakes its awaiter and frees
+// the record if nobody will read the result.
+func (rt *Runtime) finish(rec *taskRec, t *Task) {
+	rec.task = nil
+	switch {
+	case t.abandoned:
+		rt.abandoned++
+		if t.pooled {
+			rt.pool.inUse--
+		}
+	case t.pooled:
+		t.rec = nil
+		rt.pool.put(t)
+	}
+	rt.live--
+	switch err := rec.err.(type) {
+	case nil:
+		rt.counters.Completed++
+	case *PanicError:
+		rt.counters.Panicked++
+		if rec.detached && !rec.remote {
+			rt.unhandledPanic(err)
+		}
+	default:
+		if err == ErrAborted || err == ErrClosed {
+			rt.counters.Aborted++
+		} else {
+			rt.counters.Panicked++ // ErrGoexit
+		}
+	}
+	if rec.remote {
+		rec.body.deliver(rec.err)
+	}
+	if w := rec.waiter; !w.IsZero() {
+		rec.waiter = slab.Key{}
+		rt.wake(w)
+	}
+	if rec.detached {
+		rec.consumed = true
+	}
+	rt.tryFree(rec)
+}
+
+// insertTask records a new task run by coroutine co and queues it. While
+// Shutdown drains the runtime, the task is refused: it never runs and its
+// result is ErrClosed.
+func (rt *Runtime) insertTask(b runner, co *Task) *taskRec {
+	c, err := rt.tasks.Claim()
+	if err != nil {
+		// Only an unbounded slab backs tasks; it fails only past 2^32 live
+		// tasks, which memory runs out long before.
+		panic(fmt.Sprintf("asyncrt: cannot record a new task: %v", err))
+	}
+	rt.nextID++
+	rec, _ := c.Fill(taskRec{key: c.Key(), id: rt.nextID, task: co, body: b})
+	co.rec = rec
+	rt.live++
+	rt.counters.Spawned++
+	if rt.draining {
+		rec.abort = true
+		rec.refused = true
+	}
+	rt.enqueue(rec)
+	return rec
+}
+
+// enqueue puts a task that is not already queued at the back of the ready
+// queue.
+func (rt *Runtime) enqueue(rec *taskRec) { rt.ready.push(rec) }
+
+// wake queues the task keyed k if it still exists and is waiting. A stale
+// key (the task finished and its slot was reused) does nothing.
+func (rt *Runtime) wake(k slab.Key) {
+	if rec, ok := rt.tasks.Get(k); ok && rec.state != stateDone {
+		rt.enqueue(rec)
+	}
+}
+
+// tryFree releases a record once it is done and its result consumed. A
+// ready-queue entry left pointing at it is stale and will be skipped.
+func (rt *Runtime) tryFree(rec *taskRec) {
+	if rec.state != stateDone || !rec.consumed {
+		return
+	}
+	if rec.body != nil {
+		rec.body.recycle()
+	}
+	rt.tasks.Remove(rec.key)
+}
+
+func (rt *Runtime) unhandledPanic(pe *PanicError) {
+	rt.counters.UnhandledPanics++
+	if rt.cfg.onPanic != nil {
+		rt.cfg.onPanic(pe)
+	}
+	switch {
+	case rt.closeReport != nil:
+		rt.closeReport.UnjoinedPanics = append(rt.closeReport.UnjoinedPanics, pe)
+	case rt.cfg.panicPolicy == ReturnPanics && rt.pendingPanic == nil:
+		rt.pendingPanic = pe
+	}
+}
+
+// onRuntime reports whether the caller is the runtime goroutine or one of
+// its tasks. It is false where goroutine identity is not supported.
+func (rt *Runtime) onRuntime() bool {
+	if !gid.Supported {
+		return false
+	}
+	g := gid.Current()
+	return g == rt.g || rt.gs.Contains(g)
+}
+
+// mustBeOnRuntime panics unless the caller is on the runtime's thread.
+func (rt *Runtime) mustBeOnRuntime(op string) {
+	if gid.Supported && !rt.onRuntime() {
+		panic(fmt.Sprintf("asyncrt: %s called from a goroutine that is not running its "+
+			"runtime: the runtime is single-threaded, so call it from one of the "+
+			"runtime's tasks", op))
+	}
+}

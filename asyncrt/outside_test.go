@@ -1,0 +1,471 @@
+package asyncrt_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/orrery-go/orrery/asyncrt"
+)
+
+func TestParkedRuntimeUsesNoCPU(t *testing.T) {
+	rt := newRuntime(t, nil)
+	var before, after unix.Rusage
+	block(t, rt, func(t *asyncrt.Task) int {
+		// RUSAGE_THREAD: the runtime's own thread, which is this one.
+		if err := unix.Getrusage(unix.RUSAGE_THREAD, &before); err != nil {
+			panic(err)
+		}
+		t.Sleep(time.Second)
+		if err := unix.Getrusage(unix.RUSAGE_THREAD, &after); err != nil {
+			panic(err)
+		}
+		return 0
+	})
+	used := time.Duration(after.Utime.Nano()+after.Stime.Nano()) - time.Duration(before.Utime.Nano()+before.Stime.Nano())
+	t.Logf("CPU time used by the runtime thread while parked for 1 s: %v (parks: %d)", used, rt.Stats().Parks)
+	assert.Less(t, used, 50*time.Millisecond)
+}
+
+func TestSpinRuntimeKeepsPolling(t *testing.T) {
+	rt := newRuntime(t, asyncrt.NewBuilder(nil).Idle(asyncrt.Spin))
+	woke := block(t, rt, func(t *asyncrt.Task) time.Duration {
+		start := t.Now()
+		t.Sleep(5 * time.Millisecond)
+		return t.Now().Sub(start)
+	})
+	assert.GreaterOrEqual(t, woke, 5*time.Millisecond)
+	s := rt.Stats()
+	assert.Zero(t, s.Parks, "a spinning runtime never parks")
+	assert.Greater(t, s.Cycles, uint64(10), "it keeps cycling while it waits")
+}
+
+func TestBuilderTimeOptionsValidated(t *testing.T) {
+	for name, b := range map[string]*asyncrt.Builder{
+		"Idle(5)":             asyncrt.NewBuilder(nil).Idle(asyncrt.IdleStrategy(5)),
+		"EventInterval(0)":    asyncrt.NewBuilder(nil).EventInterval(0),
+		"PinCPU(-1)":          asyncrt.NewBuilder(nil).PinCPU(-1),
+		"PinCPU(100000)":      asyncrt.NewBuilder(nil).PinCPU(100000),
+		"StallThreshold(-1s)": asyncrt.NewBuilder(nil).StallThreshold(-time.Second),
+	} {
+		_, err := b.Build()
+		assert.ErrorContains(t, err, name)
+	}
+	assert.Equal(t, "Park", asyncrt.Park.String())
+	assert.Equal(t, "Spin", asyncrt.Spin.String())
+}
+
+func TestPinCPU(t *testing.T) {
+	var allowed unix.CPUSet
+	require.NoError(t, unix.SchedGetaffinity(0, &allowed))
+	cpu := -1
+	for i := range 1024 {
+		if allowed.IsSet(i) {
+			cpu = i
+		}
+	}
+	require.GreaterOrEqual(t, cpu, 0)
+	rt := newRuntime(t, asyncrt.NewBuilder(nil).PinCPU(cpu))
+	got := block(t, rt, func(t *asyncrt.Task) unix.CPUSet {
+		var set unix.CPUSet
+		if err := unix.SchedGetaffinity(0, &set); err != nil { // this thread
+			panic(err)
+		}
+		return set
+	})
+	assert.Equal(t, 1, got.Count())
+	assert.True(t, got.IsSet(cpu))
+}
+
+func TestDeadlockNeedsNothingPending(t *testing.T) {
+	// A sleeping task is something that can happen: no deadlock.
+	rt := newRuntime(t, nil)
+	v, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) int {
+		h := asyncrt.Spawn(t, func(t *asyncrt.Task) int { t.Sleep(time.Millisecond); return 1 })
+		v, _ := h.Await(t)
+		return v
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 1, v)
+}
+
+func TestSpawnRemote(t *testing.T) {
+	rt := newRuntime(t, nil)
+	h := rt.Handle()
+	var wg sync.WaitGroup
+	results := make([]int, 50)
+	errs := make(chan error, 50)
+	// The runtime runs a root that waits for the shutdown signal, so it is
+	// driven (and parked) while other goroutines send it work.
+	done := make(chan error, 1)
+	go func() {
+		_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) int { t.ShutdownSignal(); return 0 })
+		done <- err
+	}()
+	for i := range results {
+		wg.Go(func() {
+			r, err := asyncrt.SpawnRemote(h, func(t *asyncrt.Task) int {
+				t.Sleep(time.Millisecond)
+				return i * 3
+			})
+			if err != nil {
+				errs <- err
+				return
+			}
+			v, err := r.Wait()
+			if err != nil {
+				errs <- err
+				return
+			}
+			results[i] = v
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for i, v := range results {
+		assert.Equal(t, i*3, v)
+	}
+	rt.ShutdownHandle().Trigger()
+	require.NoError(t, <-done)
+
+	_, err := asyncrt.SpawnRemote[int](nil, func(*asyncrt.Task) int { return 0 })
+	assert.Error(t, err)
+	_, err = asyncrt.SpawnRemote[int](h, nil)
+	assert.ErrorContains(t, err, "nil function")
+}
+
+func TestSpawnRemotePanicsAbortsAndClose(t *testing.T) {
+	rt := newRuntime(t, nil)
+	h := rt.Handle()
+	// Sent before any BlockOn: the tasks wait in the inbox.
+	panicky, err := asyncrt.SpawnRemote(h, func(*asyncrt.Task) int { panic("remote boom") })
+	require.NoError(t, err)
+	forever, err := asyncrt.SpawnRemote(h, func(t *asyncrt.Task) int {
+		for {
+			t.Sleep(time.Hour)
+		}
+	})
+	require.NoError(t, err)
+	aborted, err := asyncrt.SpawnRemote(h, func(t *asyncrt.Task) int { t.Sleep(time.Hour); return 1 })
+	require.NoError(t, err)
+	aborted.Abort()
+
+	block(t, rt, func(t *asyncrt.Task) int {
+		for range 3 {
+			t.Yield()
+		}
+		return 0
+	})
+	_, err = panicky.Wait()
+	var pe *asyncrt.PanicError
+	require.ErrorAs(t, err, &pe, "a remote task's panic goes to its handle, not the panic policy")
+	assert.Equal(t, "remote boom", pe.Value)
+	_, err = aborted.Wait()
+	assert.ErrorIs(t, err, asyncrt.ErrAborted)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	_, err = forever.WaitContext(ctx)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+
+	never, err := asyncrt.SpawnRemote(h, func(*asyncrt.Task) int { return 1 })
+	require.NoError(t, err)
+	st := rt.Close()
+	_, err = forever.Wait()
+	assert.ErrorIs(t, err, asyncrt.ErrAborted, "Close aborts running remote tasks")
+	_, err = never.Wait()
+	assert.ErrorIs(t, err, asyncrt.ErrClosed, "a remote task that never started is refused")
+	assert.Equal(t, 1, st.RemoteRefused)
+	select {
+	case <-never.Done():
+	default:
+		t.Fatal("Done not closed")
+	}
+	_, err = asyncrt.SpawnRemote(h, func(*asyncrt.Task) int { return 1 })
+	assert.ErrorIs(t, err, asyncrt.ErrClosed)
+	h.Wake() // harmless after Close
+}
+
+func TestGoBridge(t *testing.T) {
+	rt := newRuntime(t, nil)
+	type result struct {
+		v        string
+		err      error
+		panicErr error
+		progress int
+	}
+	r := block(t, rt, func(t *asyncrt.Task) result {
+		var r result
+		// While the blocking call runs on its goroutine, other tasks run.
+		ticker := asyncrt.Spawn(t, func(t *asyncrt.Task) int {
+			for range 5 {
+				r.progress++
+				t.Sleep(time.Millisecond)
+			}
+			return 0
+		})
+		r.v, r.err = asyncrt.Go(t, func() (string, error) {
+			time.Sleep(20 * time.Millisecond) // blocking, off the runtime thread
+			f, err := os.CreateTemp("", "orrery-go-bridge")
+			if err != nil {
+				return "", err
+			}
+			defer os.Remove(f.Name())
+			defer f.Close()
+			_, err = f.WriteString("written off-thread")
+			return "ok", err
+		})
+		_, r.panicErr = asyncrt.Go(t, func() (int, error) { panic("in a goroutine") })
+		_, _ = ticker.Await(t)
+		return r
+	})
+	require.NoError(t, r.err)
+	assert.Equal(t, "ok", r.v)
+	assert.Equal(t, 5, r.progress, "the runtime kept running tasks during the call")
+	var pe *asyncrt.PanicError
+	require.ErrorAs(t, r.panicErr, &pe)
+	assert.Equal(t, "in a goroutine", pe.Value)
+}
+
+func TestGoContextCancelledOnTimeout(t *testing.T) {
+	rt := newRuntime(t, nil)
+	var cancelled atomic.Bool
+	returned := make(chan struct{})
+	err := block(t, rt, func(t *asyncrt.Task) error {
+		_, err := asyncrt.Timeout(t, 10*time.Millisecond, func(t *asyncrt.Task) int {
+			v, _ := asyncrt.GoContext(t, func(ctx context.Context) (int, error) {
+				defer close(returned)
+				<-ctx.Done()
+				cancelled.Store(true)
+				return 0, ctx.Err()
+			})
+			return v
+		})
+		return err
+	})
+	assert.ErrorIs(t, err, asyncrt.ErrElapsed)
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the goroutine was not told to stop")
+	}
+	assert.True(t, cancelled.Load())
+	assert.Zero(t, rt.Stats().LiveTasks)
+}
+
+func TestNotifyFromGoroutines(t *testing.T) {
+	rt := newRuntime(t, nil)
+	n := asyncrt.NewNotify(rt)
+	const rounds = 200
+	got := block(t, rt, func(t *asyncrt.Task) int {
+		ack := make(chan struct{}, 1)
+		go func() {
+			for range rounds {
+				n.Notify()
+				<-ack
+			}
+		}()
+		count := 0
+		for range rounds {
+			n.Wait(t)
+			count++
+			ack <- struct{}{} // buffered: never blocks the runtime
+		}
+		return count
+	})
+	assert.Equal(t, rounds, got)
+}
+
+func TestNotifyCoalescesAndServesWaitersInOrder(t *testing.T) {
+	rt := newRuntime(t, nil)
+	n := asyncrt.NewNotify(rt)
+	order := block(t, rt, func(t *asyncrt.Task) []int {
+		n.Notify()
+		n.Notify() // coalesces with the first
+		n.Wait(t)  // takes the one permit
+		var order []int
+		var hs []asyncrt.JoinHandle[int]
+		for i := range 3 {
+			hs = append(hs, asyncrt.Spawn(t, func(t *asyncrt.Task) int {
+				n.Wait(t)
+				order = append(order, i)
+				return i
+			}))
+		}
+		// A waiter that gives up leaves the line without taking a permit.
+		quitter := asyncrt.Spawn(t, func(t *asyncrt.Task) error {
+			_, err := asyncrt.Timeout(t, time.Millisecond, func(t *asyncrt.Task) int { n.Wait(t); return 0 })
+			return err
+		})
+		if err, _ := quitter.Await(t); !errors.Is(err, asyncrt.ErrElapsed) {
+			panic("expected the quitter to time out")
+		}
+		for range 3 {
+			t.Sleep(time.Millisecond)
+			n.Notify()
+		}
+		for _, h := range hs {
+			_, _ = h.Await(t)
+		}
+		return order
+	})
+	assert.Equal(t, []int{0, 1, 2}, order)
+}
+
+func TestWaitingOnNothingExternalIsADeadlock(t *testing.T) {
+	rt := newRuntime(t, nil)
+	n := asyncrt.NewNotify(rt)
+	// A Notify can always be notified from outside: waiting on one is not a
+	// deadlock, so let another goroutine end the wait.
+	go func() {
+		time.Sleep(10 * time.Millisecond)
+		n.Notify()
+	}()
+	_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) int { n.Wait(t); return 0 })
+	require.NoError(t, err)
+}
+
+func TestShutdownSignalFromHandle(t *testing.T) {
+	rt := newRuntime(t, nil)
+	sh := rt.ShutdownHandle()
+	go func() {
+		time.Sleep(10 * time.Millisecond)
+		sh.Trigger()
+		sh.Trigger()
+	}()
+	woke := block(t, rt, func(t *asyncrt.Task) int {
+		var hs []asyncrt.JoinHandle[int]
+		for i := range 3 {
+			hs = append(hs, asyncrt.Spawn(t, func(t *asyncrt.Task) int { t.ShutdownSignal(); return i }))
+		}
+		t.ShutdownSignal()
+		n := 0
+		for _, h := range hs {
+			if _, err := h.Await(t); err == nil {
+				n++
+			}
+		}
+		t.ShutdownSignal() // already fired: returns at once
+		return n
+	})
+	assert.Equal(t, 3, woke)
+	assert.True(t, sh.Triggered())
+}
+
+func TestSIGTERMTriggersShutdownSignal(t *testing.T) {
+	rt := newRuntime(t, asyncrt.NewBuilder(nil).SignalHandlers(true))
+	go func() {
+		time.Sleep(10 * time.Millisecond)
+		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	}()
+	v := block(t, rt, func(t *asyncrt.Task) string {
+		t.ShutdownSignal()
+		return "shut down"
+	})
+	assert.Equal(t, "shut down", v)
+}
+
+func TestShutdownLetsTasksFinishThenAbortsStragglers(t *testing.T) {
+	rt := newRuntime(t, nil)
+	var finished, straggled, refused atomic.Int32
+	ready := make(chan struct{})
+	go func() {
+		_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) int {
+			for range 3 {
+				asyncrt.Spawn(t, func(t *asyncrt.Task) int {
+					t.ShutdownSignal()
+					t.Sleep(5 * time.Millisecond) // wraps up
+					finished.Add(1)
+					// Spawning during the drain is refused.
+					h := asyncrt.Spawn(t, func(*asyncrt.Task) int { refused.Add(100); return 0 })
+					if _, err := h.Await(t); errors.Is(err, asyncrt.ErrClosed) {
+						refused.Add(1)
+					}
+					return 0
+				}).Detach()
+			}
+			asyncrt.Spawn(t, func(t *asyncrt.Task) int {
+				defer straggled.Add(1)
+				asyncrt.SuspendForever(t) // ignores the signal
+				return 0
+			}).Detach()
+			close(ready)
+			t.ShutdownSignal()
+			return 0
+		})
+	}()
+	<-ready
+	// Once the others are done, nothing can wake the straggler: the drain
+	// ends there rather than at the timeout.
+	st := rt.Shutdown(time.Minute)
+	assert.Equal(t, int32(3), finished.Load())
+	assert.Equal(t, int32(3), refused.Load())
+	assert.Equal(t, int32(1), straggled.Load(), "the straggler was aborted and its defer ran")
+	assert.Equal(t, 1, st.Aborted)
+}
+
+func TestStallWatchdog(t *testing.T) {
+	var reports []asyncrt.StallReport
+	var mu sync.Mutex
+	rt := newRuntime(t, asyncrt.NewBuilder(nil).
+		StallThreshold(20*time.Millisecond).
+		OnStall(func(r asyncrt.StallReport) { mu.Lock(); reports = append(reports, r); mu.Unlock() }))
+	id := block(t, rt, func(t *asyncrt.Task) uint64 {
+		h := asyncrt.Spawn(t, func(t *asyncrt.Task) uint64 {
+			time.Sleep(100 * time.Millisecond) // holds the thread: the mistake under test
+			return t.ID()
+		})
+		// A well-behaved task suspends often.
+		quick := asyncrt.Spawn(t, func(t *asyncrt.Task) int {
+			for range 20 {
+				t.Sleep(time.Millisecond)
+			}
+			return 0
+		})
+		_, _ = quick.Await(t)
+		id, _ := h.Await(t)
+		return id
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	// A machine busy enough to deschedule the runtime's thread for 20 ms
+	// could add a report; the stalling task's must be there.
+	var found *asyncrt.StallReport
+	for i := range reports {
+		if reports[i].TaskID == id {
+			found = &reports[i]
+		}
+	}
+	require.NotNil(t, found, "reports: %+v", reports)
+	assert.GreaterOrEqual(t, found.Duration, 20*time.Millisecond)
+	assert.Equal(t, uint64(len(reports)), rt.Stats().Stalls)
+}
+
+func TestNoGoroutinesLeftAfterClose(t *testing.T) {
+	before, _ := countGoroutines()
+	rt, err := asyncrt.NewBuilder(nil).SignalHandlers(true).TaskPool(8, true).Build()
+	require.NoError(t, err)
+	block(t, rt, func(t *asyncrt.Task) int {
+		_, _ = asyncrt.Go(t, func() (int, error) { return 1, nil })
+		for range 4 {
+			h, _ := asyncrt.SpawnPooled(t, func(t *asyncrt.Task) int { t.Sleep(time.Hour); return 0 })
+			h.Detach()
+		}
+		t.Sleep(time.Millisecond)
+		return 0
+	})
+	rt.Close()
+	waitGoroutines(t, before)
+}

@@ -1,0 +1,348 @@
+package asyncrt
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/orrery-go/orrery/asyncrt/internal/wheel"
+	"github.com/orrery-go/orrery/slab"
+)
+
+// ErrElapsed is returned by [Timeout] and [TimeoutAt] when the deadline
+// passed before the function returned.
+var ErrElapsed = errors.New("asyncrt: deadline elapsed")
+
+type timerKind uint8
+
+const (
+	timerWake     timerKind = iota // wake a sleeping task
+	timerDeadline                  // expire a Timeout scope
+)
+
+// timerEvent is what a timer carries. It holds no pointers, so the timer
+// wheel's memory is never scanned by the garbage collector.
+type timerEvent struct {
+	task  slab.Key
+	scope uint64
+	kind  timerKind
+}
+
+// fire acts on an expired timer.
+func (rt *Runtime) fire(ev timerEvent) {
+	rec, ok := rt.tasks.Get(ev.task)
+	if !ok || rec.state == stateDone {
+		return
+	}
+	switch ev.kind {
+	case timerWake:
+		rec.task.timer = wheel.Timer{}
+	case timerDeadline:
+		t := rec.task
+		for i := range t.scopes {
+			if t.scopes[i].id == ev.scope {
+				t.scopes[i].expired = true
+				t.scopes[i].timer = wheel.Timer{}
+				rec.expired = true
+			}
+		}
+	}
+	rt.enqueue(rec)
+}
+
+// toNanos converts a time to the runtime's clock: nanoseconds since its
+// epoch. Times carrying a monotonic reading are compared on it.
+func (rt *Runtime) toNanos(at time.Time) int64 {
+	return int64(at.Sub(rt.epoch))
+}
+
+// Now returns the cycle's event time: the runtime reads its clock once per
+// cycle (and again after polling IO), so every task in a cycle sees the same
+// instant, and reading it costs nothing. Under a [SimClock] it is the
+// simulated time.
+func (t *Task) Now() time.Time {
+	t.check("Task.Now")
+	return t.rt.epoch.Add(time.Duration(t.rt.eventTime()))
+}
+
+// Sleep suspends the task for at least d, measured from the event time
+// ([Task.Now]). Like time.Sleep, a zero or negative d returns at once. An
+// aborted or timed-out task unwinds from here.
+func (t *Task) Sleep(d time.Duration) {
+	t.check("Task.Sleep")
+	if d <= 0 {
+		return
+	}
+	t.sleepUntil(t.rt.eventTime() + int64(d))
+}
+
+// SleepUntil suspends the task until at least time at. A time already past
+// returns at once.
+func (t *Task) SleepUntil(at time.Time) {
+	t.check("Task.SleepUntil")
+	t.sleepUntil(t.rt.toNanos(at))
+}
+
+func (t *Task) sleepUntil(deadline int64) {
+	rt := t.rt
+	if deadline <= rt.eventTime() {
+		return
+	}
+	t.timer = rt.timers.Schedule(deadline, timerEvent{task: t.rec.key, kind: timerWake})
+	for rt.eventTime() < deadline {
+		t.suspend() // woken early (a spurious wake) only means waiting again
+	}
+	if !t.timer.IsZero() {
+		rt.timers.Cancel(t.timer)
+		t.timer = wheel.Timer{}
+	}
+}
+
+// deadlineScope is one Timeout call on a task's stack.
+type deadlineScope struct {
+	id      uint64
+	timer   wheel.Timer
+	expired bool
+}
+
+// deadlineSignal is the panic value that unwinds a task to the Timeout call
+// whose deadline passed; the task's unwinding field says which.
+type deadlineSignal struct{}
+
+// Timeout runs fn inline, on t, under a deadline d from now. If fn returns in
+// time, Timeout returns its result. If the deadline passes first, fn is
+// unwound from the suspension point it is waiting at — its defers run — and
+// Timeout returns [ErrElapsed]; the work does not go on in the background. A
+// zero or negative d cuts fn at its first suspension point.
+//
+// Deadlines nest: whichever expires first unwinds to its own Timeout call,
+// through any inner ones. An abort of t takes precedence over deadlines.
+func Timeout[T any](t *Task, d time.Duration, fn func(*Task) T) (T, error) {
+	t.check("Timeout")
+	return timeoutAt(t, t.rt.eventTime()+int64(d), fn)
+}
+
+// TimeoutAt is [Timeout] with an absolute deadline.
+func TimeoutAt[T any](t *Task, at time.Time, fn func(*Task) T) (T, error) {
+	t.check("TimeoutAt")
+	return timeoutAt(t, t.rt.toNanos(at), fn)
+}
+
+func timeoutAt[T any](t *Task, deadline int64, fn func(*Task) T) (v T, err error) {
+	if fn == nil {
+		panic("asyncrt: Timeout called with a nil function")
+	}
+	id := t.pushScope(deadline)
+	defer func() {
+		if t.unwinding == id {
+			// This scope's deadline is what is unwinding the task: stop it
+			// here. Other panics pass through untouched, keeping their stack.
+			t.unwinding = 0
+			recover()
+			err = ErrElapsed
+		}
+		t.popScope(id)
+	}()
+	return fn(t), nil
+}
+
+func (t *Task) pushScope(deadline int64) uint64 {
+	rt := t.rt
+	t.nextScope++
+	sc := deadlineScope{id: t.nextScope}
+	if deadline <= rt.eventTime() {
+		sc.expired = true
+		t.rec.expired = true
+	} else {
+		sc.timer = rt.timers.Schedule(deadline, timerEvent{task: t.rec.key, scope: sc.id, kind: timerDeadline})
+	}
+	t.scopes = append(t.scopes, sc)
+	return sc.id
+}
+
+// popScope removes scope id (the innermost, as defers run in order) and
+// cancels its timer.
+func (t *Task) popScope(id uint64) {
+	expired := false
+	for i := len(t.scopes) - 1; i >= 0; i-- {
+		if t.scopes[i].id == id {
+			t.rt.timers.Cancel(t.scopes[i].timer)
+			t.scopes = append(t.scopes[:i], t.scopes[i+1:]...)
+			break
+		}
+	}
+	for _, sc := range t.scopes {
+		expired = expired || sc.expired
+	}
+	t.rec.expired = expired
+}
+
+// MissedTickBehavior is what an [Interval] does about ticks it could not
+// deliver on time because the task was busy.
+type MissedTickBehavior int
+
+const (
+	// Burst delivers the missed ticks one after the other, as fast as the
+	// task takes them, until it has caught up with the schedule.
+	Burst MissedTickBehavior = iota
+	// Skip drops the missed ticks and resumes on the original schedule: the
+	// next tick is the first scheduled one still in the future.
+	Skip
+	// Delay drops the missed ticks and restarts the schedule: the next tick
+	// is one period after the late one was taken.
+	Delay
+)
+
+func (b MissedTickBehavior) String() string {
+	switch b {
+	case Burst:
+		return "Burst"
+	case Skip:
+		return "Skip"
+	case Delay:
+		return "Delay"
+	}
+	return fmt.Sprintf("MissedTickBehavior(%d)", int(b))
+}
+
+// Interval delivers ticks at a fixed period on a runtime's clock. It belongs
+// to its runtime: use it from that runtime's tasks.
+type Interval struct {
+	rt       *Runtime
+	period   int64
+	next     int64 // the next tick, in the runtime's nanoseconds
+	behavior MissedTickBehavior
+}
+
+// Interval returns an interval whose first tick is one period from now and
+// which misses ticks by [Burst]. A zero or negative period is an error.
+func (t *Task) Interval(period time.Duration) (*Interval, error) {
+	t.check("Task.Interval")
+	return t.IntervalAt(t.Now().Add(period), period)
+}
+
+// IntervalAt returns an interval whose first tick is at start.
+func (t *Task) IntervalAt(start time.Time, period time.Duration) (*Interval, error) {
+	t.check("Task.IntervalAt")
+	if period <= 0 {
+		return nil, fmt.Errorf("asyncrt: interval period must be positive, got %v", period)
+	}
+	return &Interval{rt: t.rt, period: int64(period), next: t.rt.toNanos(start)}, nil
+}
+
+// Tick suspends t until the next tick and returns the time that tick was
+// scheduled for (which, if the task fell behind, is in the past).
+func (iv *Interval) Tick(t *Task) time.Time {
+	t.check("Interval.Tick")
+	if iv.rt != t.rt {
+		panic("asyncrt: Interval.Tick called by a task of another runtime")
+	}
+	t.sleepUntil(iv.next)
+	tick := iv.next
+	now := iv.rt.eventTime()
+	switch iv.behavior {
+	case Burst:
+		iv.next = tick + iv.period
+	case Skip:
+		missed := (now - tick) / iv.period
+		iv.next = tick + (missed+1)*iv.period
+	case Delay:
+		iv.next = now + iv.period
+	}
+	return iv.rt.epoch.Add(time.Duration(tick))
+}
+
+// Reset restarts the schedule: the next tick is one period from now.
+func (iv *Interval) Reset() {
+	iv.rt.mustBeOnRuntime("Interval.Reset")
+	iv.next = iv.rt.eventTime() + iv.period
+}
+
+// SetMissedTickBehavior sets what the interval does about late ticks.
+func (iv *Interval) SetMissedTickBehavior(b MissedTickBehavior) error {
+	if b != Burst && b != Skip && b != Delay {
+		return fmt.Errorf("asyncrt: unknown missed-tick behavior %d", int(b))
+	}
+	iv.behavior = b
+	return nil
+}
+
+// Period returns the interval's period.
+func (iv *Interval) Period() time.Duration { return time.Duration(iv.period) }
+
+// After spawns a task that runs fn once d has passed (at once, in the next
+// cycle, if d is zero or negative). Abort its handle to cancel it.
+func After[T any](t *Task, d time.Duration, fn func(*Task) T) JoinHandle[T] {
+	t.check("After")
+	if fn == nil {
+		panic("asyncrt: After called with a nil function")
+	}
+	deadline := t.rt.eventTime() + int64(d)
+	return Spawn(t, func(t *Task) T {
+		t.sleepUntil(deadline)
+		return fn(t)
+	})
+}
+
+// Timer is a one-shot timer on the runtime's timer wheel, owned by the task
+// that made it: when it expires, it wakes that task. It is a small value;
+// making and stopping one allocates nothing.
+type Timer struct {
+	rt       *Runtime
+	handle   wheel.Timer
+	deadline int64
+}
+
+// NewTimer starts a timer that expires d from now (the event time).
+func (t *Task) NewTimer(d time.Duration) Timer {
+	t.check("Task.NewTimer")
+	return t.newTimer(t.rt.eventTime() + int64(d))
+}
+
+// NewTimerAt starts a timer that expires at time at.
+func (t *Task) NewTimerAt(at time.Time) Timer {
+	t.check("Task.NewTimerAt")
+	return t.newTimer(t.rt.toNanos(at))
+}
+
+func (t *Task) newTimer(deadline int64) Timer {
+	tm := Timer{rt: t.rt, deadline: deadline}
+	if deadline > t.rt.eventTime() {
+		tm.handle = t.rt.timers.Schedule(deadline, timerEvent{task: t.rec.key, kind: timerWake})
+	}
+	return tm
+}
+
+// Stop cancels the timer. It reports whether the timer was still pending;
+// stopping a timer that expired or was stopped does nothing.
+func (tm Timer) Stop() bool {
+	if tm.rt == nil || tm.rt.closed.Load() {
+		return false
+	}
+	tm.rt.mustBeOnRuntime("Timer.Stop")
+	return tm.rt.timers.Cancel(tm.handle)
+}
+
+// Expired reports whether the timer's deadline has passed (at the event
+// time).
+func (tm Timer) Expired() bool {
+	if tm.rt == nil {
+		return true
+	}
+	tm.rt.mustBeOnRuntime("Timer.Expired")
+	return tm.rt.eventTime() >= tm.deadline
+}
+
+// Deadline returns when the timer expires.
+func (tm Timer) Deadline() time.Time { return tm.rt.epoch.Add(time.Duration(tm.deadline)) }
+
+// Wait suspends t until the timer expires; it returns at once if it has. A
+// stopped timer never expires: waiting on one sleeps until its deadline
+// anyway.
+func (tm Timer) Wait(t *Task) {
+	t.check("Timer.Wait")
+	if tm.rt != t.rt {
+		panic("asyncrt: Timer.Wait called by a task of another runtime")
+	}
+	t.sleepUntil(tm.deadline)
+}
