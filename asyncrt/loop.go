@@ -148,15 +148,15 @@ func (rt *Runtime) park(timeout time.Duration, drainUntil time.Time) {
 			timeout = left
 		}
 	}
-	rt.publishStats()
-	rt.wd.sleep()
 	rt.parked.Store(true)
 	if !rt.inbox.pending.Load() && !rt.closeReq.Load() {
 		rt.counters.Parks++
+		rt.publishStats() // for goroutines watching an idle runtime
+		rt.wd.sleep()
 		rt.pollIO(timeout)
+		rt.wd.wake(rt)
 	}
 	rt.parked.Store(false)
-	rt.wd.wake(rt)
 }
 
 // poke wakes the runtime if it is parked. Safe from any goroutine.

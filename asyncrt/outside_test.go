@@ -469,3 +469,49 @@ func TestNoGoroutinesLeftAfterClose(t *testing.T) {
 	rt.Close()
 	waitGoroutines(t, before)
 }
+
+func TestShutdownAbortsStragglersAfterTheTimeout(t *testing.T) {
+	rt := newRuntime(t, nil)
+	var aborted atomic.Int32
+	block(t, rt, func(t *asyncrt.Task) int {
+		asyncrt.Spawn(t, func(t *asyncrt.Task) int {
+			defer aborted.Add(1)
+			for { // never done: a timer keeps it alive, so only the timeout ends it
+				t.Sleep(time.Millisecond)
+			}
+		}).Detach()
+		return 0
+	})
+	start := time.Now()
+	st := rt.Shutdown(30 * time.Millisecond)
+	assert.GreaterOrEqual(t, time.Since(start), 30*time.Millisecond, "it waited for the timeout")
+	assert.Equal(t, 1, st.Aborted)
+	assert.Equal(t, int32(1), aborted.Load())
+	_, err := asyncrt.BlockOn(rt, func(*asyncrt.Task) int { return 0 })
+	assert.ErrorIs(t, err, asyncrt.ErrClosed)
+}
+
+func TestHandleWakesAParkedRuntime(t *testing.T) {
+	rt := newRuntime(t, nil)
+	h := rt.Handle()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) int { t.ShutdownSignal(); return 0 })
+	}()
+	waitFor := func(cond func(asyncrt.Stats) bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond(rt.Stats()) {
+			require.True(t, time.Now().Before(deadline), "runtime never got there: %+v", rt.Stats())
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitFor(func(s asyncrt.Stats) bool { return s.Parks >= 1 })
+	parks := rt.Stats().Parks
+	h.Wake()
+	// Woken, it runs a cycle and parks again (publishing its counters).
+	waitFor(func(s asyncrt.Stats) bool { return s.Parks > parks })
+	rt.ShutdownHandle().Trigger()
+	<-done
+}

@@ -478,3 +478,25 @@ func TestMillionPendingTimers(t *testing.T) {
 	assert.Less(t, perTimer, 160.0)
 	assert.Zero(t, rt.Stats().PendingTimers)
 }
+
+func TestTimeoutAt(t *testing.T) {
+	rt, _ := simRuntime(t, nil)
+	type result struct {
+		err  error
+		at   time.Duration
+		past error
+	}
+	r := block(t, rt, func(t *asyncrt.Task) result {
+		var r result
+		_, r.err = asyncrt.TimeoutAt(t, simStart.Add(90*time.Minute), func(t *asyncrt.Task) int {
+			t.Sleep(2 * time.Hour)
+			return 0
+		})
+		r.at = t.Now().Sub(simStart)
+		_, r.past = asyncrt.TimeoutAt(t, simStart, func(t *asyncrt.Task) int { t.Yield(); return 0 })
+		return r
+	})
+	assert.ErrorIs(t, r.err, asyncrt.ErrElapsed)
+	assert.Equal(t, 90*time.Minute, r.at)
+	assert.ErrorIs(t, r.past, asyncrt.ErrElapsed)
+}
