@@ -36,6 +36,39 @@
 // the running BlockOn returns it. [Runtime.Close] reports panics of tasks
 // whose handles were never awaited.
 //
+// # Time
+//
+// Each cycle has an event time, read from the runtime's [Clock] at most once
+// ([Task.Now]). [Task.Sleep], [Timeout], [Task.Interval], [After] and
+// [Timer] schedule on one hierarchical timer wheel: O(1) to start and stop,
+// nothing allocated per timer, and no timer ever fires before its deadline.
+// Under a [SimClock] the runtime jumps to the next timer whenever nothing
+// else can happen, so simulated hours pass in milliseconds and replay
+// identically.
+//
+// # The loop and idling
+//
+// Each cycle takes in what other goroutines sent, polls up to
+// TasksPerCycle ready tasks (those woken meanwhile wait for the next cycle),
+// fires due timers, and every EventInterval cycles checks IO. With nothing
+// ready, the runtime parks in epoll until the next timer or a wake-up
+// ([Park], the default; it uses no CPU), or keeps polling ([Spin]: lowest
+// latency, one busy core). A root waiting on something that can never
+// happen ends BlockOn with [ErrDeadlock].
+//
+// # Other goroutines
+//
+// [Runtime.Handle] reaches the runtime from any goroutine: [SpawnRemote]
+// runs a task there and hands back its result; [Notify] wakes its tasks.
+// From a task, [Go] runs blocking code on a goroutine of its own and waits
+// for it without stalling the runtime. A parked runtime is woken through an
+// eventfd; a busy one finds the work at the start of its next cycle.
+// [Runtime.Shutdown] stops gracefully: the shutdown signal fires
+// ([Task.ShutdownSignal]; SIGINT and SIGTERM too, with
+// [Builder.SignalHandlers]), running tasks get a deadline to finish, and
+// stragglers are aborted. A stall watchdog counts tasks that hold the thread
+// too long ([Builder.StallThreshold]).
+//
 // # Rules for tasks
 //
 //   - Pass the *Task explicitly, and use it only inside the function it was

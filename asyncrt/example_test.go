@@ -3,6 +3,8 @@ package asyncrt_test
 import (
 	"errors"
 	"fmt"
+	"os"
+	"time"
 
 	"github.com/orrery-go/orrery/asyncrt"
 )
@@ -85,4 +87,85 @@ func ExampleSpawnPooled() {
 		return struct{}{}
 	})
 	// Output: asyncrt: task pool is full
+}
+
+func ExampleTimeout() {
+	// A simulated clock: the hour below passes in microseconds.
+	clock := asyncrt.NewSimClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	rt, _ := asyncrt.NewBuilder(nil).Clock(clock).Build()
+	defer rt.Close()
+
+	_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
+		_, err := asyncrt.Timeout(t, time.Second, func(t *asyncrt.Task) string {
+			defer fmt.Println("slow work: unwound, defers run")
+			t.Sleep(time.Hour)
+			return "done"
+		})
+		fmt.Println(err, "at", t.Now().Format(time.TimeOnly))
+		return struct{}{}
+	})
+	// Output:
+	// slow work: unwound, defers run
+	// asyncrt: deadline elapsed at 00:00:01
+}
+
+func ExampleTask_Interval() {
+	clock := asyncrt.NewSimClock(time.Date(2026, 1, 1, 9, 30, 0, 0, time.UTC))
+	rt, _ := asyncrt.NewBuilder(nil).Clock(clock).Build()
+	defer rt.Close()
+
+	_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
+		iv, err := t.Interval(250 * time.Millisecond)
+		if err != nil {
+			panic(err)
+		}
+		for range 3 {
+			fmt.Println("tick", iv.Tick(t).Format("15:04:05.000"))
+		}
+		return struct{}{}
+	})
+	// Output:
+	// tick 09:30:00.250
+	// tick 09:30:00.500
+	// tick 09:30:00.750
+}
+
+func ExampleGo() {
+	rt, _ := asyncrt.New(nil)
+	defer rt.Close()
+
+	n, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) int {
+		// A blocking call runs on its own goroutine; meanwhile the
+		// runtime runs other tasks.
+		data, err := asyncrt.Go(t, func() ([]byte, error) {
+			return os.ReadFile("example_test.go")
+		})
+		if err != nil {
+			panic(err)
+		}
+		return len(data)
+	})
+	fmt.Println(n > 0, err)
+	// Output: true <nil>
+}
+
+func ExampleSpawnRemote() {
+	rt, _ := asyncrt.New(nil)
+	defer rt.Close()
+
+	// The runtime is driven by a root that runs until shutdown...
+	go func() {
+		_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) int { t.ShutdownSignal(); return 0 })
+	}()
+	// ...while another goroutine hands it work.
+	r, err := asyncrt.SpawnRemote(rt.Handle(), func(t *asyncrt.Task) string {
+		t.Sleep(time.Millisecond)
+		return "computed on the runtime"
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(r.Wait())
+	rt.Shutdown(time.Second)
+	// Output: computed on the runtime <nil>
 }
