@@ -38,9 +38,7 @@ func (rt *Runtime) drive(root *taskRec, drainUntil time.Time) error {
 			// The resume is written out here, not called: every frame live
 			// across the coroutine switch costs a mispredicted return.
 			t := rec.task
-			if !gid.Supported {
-				rt.current = t
-			}
+			rt.current = t
 			rec.state = stateRunning
 			var epoch uint64
 			if wd {
@@ -52,9 +50,7 @@ func (rt *Runtime) drive(root *taskRec, drainUntil time.Time) error {
 					rt.wd.report(rt, rec.id, ticks)
 				}
 			}
-			if !gid.Supported {
-				rt.current = nil
-			}
+			rt.current = nil
 			if rec.state == stateDone {
 				rt.finish(rec, t)
 			}
@@ -92,14 +88,14 @@ func (rt *Runtime) drive(root *taskRec, drainUntil time.Time) error {
 }
 
 // idle waits for something to happen when no task is ready. It returns
-// ErrDeadlock when nothing can ever happen: no timer, no IO, no work
-// promised by another goroutine.
+// ErrDeadlock when nothing can ever happen: no timer, no task waiting for
+// IO, no work promised by another goroutine.
 func (rt *Runtime) idle(drainUntil time.Time) error {
 	if rt.inbox.pending.Load() {
 		return nil
 	}
 	next, hasTimer := rt.timers.NextDeadline()
-	external := rt.externalWaits > 0
+	external := rt.externalWaits > 0 || rt.ioWaiters > 0
 	if rt.sim != nil {
 		// Simulated time: take in any IO that is ready, then jump.
 		if rt.pollIO(0) > 0 {
@@ -119,8 +115,9 @@ func (rt *Runtime) idle(drainUntil time.Time) error {
 	if !hasTimer && !external {
 		return ErrDeadlock
 	}
-	if rt.cfg.idle == Spin {
-		rt.pollIO(0)
+	// IO that is already ready (a peer on this machine answered while the
+	// tasks ran) is taken without the cost of parking.
+	if rt.ioRegistered > 0 && rt.pollIO(0) > 0 || rt.cfg.idle == Spin {
 		return nil
 	}
 	timeout := time.Duration(-1)
@@ -180,6 +177,8 @@ func (rt *Runtime) pollIO(timeout time.Duration) int {
 	for _, ev := range rt.events[:n] {
 		if ev.Token == wakerToken {
 			_ = rt.waker.Drain()
+		} else {
+			rt.dispatch(ev)
 		}
 	}
 	return n
@@ -231,14 +230,10 @@ func (rt *Runtime) runInline(rec *taskRec) {
 	rt.ready.withdraw(rec)
 	t := rec.task
 	caller := rt.current
-	if !gid.Supported {
-		rt.current = t
-	}
+	rt.current = t
 	rec.state = stateRunning
 	t.next()
-	if !gid.Supported {
-		rt.current = caller
-	}
+	rt.current = caller
 	rt.counters.Polls++
 	if rec.state == stateDone {
 		rt.finish(rec, t)
@@ -356,6 +351,25 @@ func (rt *Runtime) onRuntime() bool {
 	}
 	g := gid.Current()
 	return g == rt.g || rt.gs.Contains(g)
+}
+
+// callerTask returns the task calling an operation that, to fit a standard
+// interface (io.Reader, net.Conn), takes no *Task. It panics when the caller
+// is not one of the runtime's tasks.
+func (rt *Runtime) callerTask(op string) *Task {
+	if gid.Supported {
+		// The set lookup is safe from any goroutine; rt.current is read only
+		// once the caller is known to be on the runtime's thread.
+		if g := gid.Current(); rt.gs.Contains(g) {
+			if t := rt.current; t != nil && t.g == g {
+				return t
+			}
+		}
+	} else if t := rt.current; t != nil {
+		return t
+	}
+	panic(fmt.Sprintf("asyncrt: %s called from a goroutine that is not one of its runtime's "+
+		"tasks: the runtime is single-threaded, so call it from a task of that runtime", op))
 }
 
 // mustBeOnRuntime panics unless the caller is on the runtime's thread.

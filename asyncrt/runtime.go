@@ -72,6 +72,9 @@ type Runtime struct {
 	externalWaits int // tasks waiting on something another goroutine will do
 	ioCountdown   int
 	ioRegistered  int // descriptors registered with the poller, besides the waker
+	ioWaiters     int // tasks waiting for readiness
+	ios           *slab.Slab[ioRec]
+	ioGen         uint32
 	events        []reactor.Event
 	counters      Stats
 	pendingPanic  *PanicError
@@ -110,6 +113,7 @@ func start(w *world.World, cfg config) (*Runtime, error) {
 	}
 	rt.slot = make(chan struct{}, 1)
 	rt.tasks, _ = slab.NewUnbounded[taskRec](0)
+	rt.ios, _ = slab.NewUnbounded[ioRec](0)
 	rt.pool.bounded = cfg.poolBounded
 	rt.pool.chunk = max(cfg.poolSize, defaultPoolChunk)
 	rt.ioCountdown = cfg.eventInterval

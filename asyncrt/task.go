@@ -30,6 +30,7 @@ type Task struct {
 	awaiting slab.Key    // the task whose record holds this one as its waiter
 	timer    wheel.Timer // the timer of a Sleep
 	wait     waitReg     // any other registration (Go calls, notifications...)
+	ioWait   ioWaitReg   // storage for wait while waiting for IO
 	// Deadline scopes of Timeout calls, innermost last.
 	scopes    []deadlineScope
 	nextScope uint64

@@ -18,6 +18,7 @@ type timerKind uint8
 const (
 	timerWake     timerKind = iota // wake a sleeping task
 	timerDeadline                  // expire a Timeout scope
+	timerIO                        // expire a socket deadline: task is the IO key, scope the direction
 )
 
 // timerEvent is what a timer carries. It holds no pointers, so the timer
@@ -30,6 +31,10 @@ type timerEvent struct {
 
 // fire acts on an expired timer.
 func (rt *Runtime) fire(ev timerEvent) {
+	if ev.kind == timerIO {
+		rt.fireIODeadline(ev.task, int(ev.scope))
+		return
+	}
 	rec, ok := rt.tasks.Get(ev.task)
 	if !ok || rec.state == stateDone {
 		return

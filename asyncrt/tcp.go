@@ -1,0 +1,501 @@
+package asyncrt
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/orrery-go/orrery/slab"
+)
+
+// sock is what TCP listeners, TCP connections and UDP sockets share: a
+// non-blocking descriptor registered with a runtime's poller.
+type sock struct {
+	rt      *Runtime
+	key     slab.Key
+	fd      int
+	network string
+	local   netip.AddrPort
+	remote  netip.AddrPort
+	family6 bool
+	closed  bool
+}
+
+func (s *sock) opErr(op string, err error) error {
+	return opError(op, s.network, s.local, s.remote, err)
+}
+
+// closeSock deregisters and closes the descriptor. Tasks waiting on it wake
+// and report net.ErrClosed.
+func (s *sock) closeSock(op string) error {
+	s.rt.mustBeOnRuntime(op)
+	if s.closed {
+		return s.opErr("close", net.ErrClosed)
+	}
+	s.closed = true
+	s.rt.deregister(s.key)
+	if err := unix.Close(s.fd); err != nil {
+		return s.opErr("close", os.NewSyscallError("close", err))
+	}
+	return nil
+}
+
+func (s *sock) setDeadlines(op string, t time.Time, dirs ...int) error {
+	s.rt.mustBeOnRuntime(op)
+	if s.closed {
+		return s.opErr("set deadline", net.ErrClosed)
+	}
+	for _, d := range dirs {
+		if err := s.rt.setDeadline(s.key, d, t); err != nil {
+			return s.opErr("set deadline", err)
+		}
+	}
+	return nil
+}
+
+// wait waits for direction dir after EAGAIN. It returns an error for the
+// caller to wrap, or nil to retry the system call.
+func (s *sock) wait(t *Task, dir int) error {
+	s.rt.notReady(s.key, dir)
+	return s.rt.waitIO(t, s.key, dir)
+}
+
+func (s *sock) setInt(level, opt, v int, name string) error {
+	s.rt.mustBeOnRuntime("set " + name)
+	if s.closed {
+		return s.opErr("set "+name, net.ErrClosed)
+	}
+	if err := unix.SetsockoptInt(s.fd, level, opt, v); err != nil {
+		return s.opErr("set "+name, os.NewSyscallError("setsockopt", err))
+	}
+	return nil
+}
+
+func (s *sock) getInt(level, opt int, name string) (int, error) {
+	s.rt.mustBeOnRuntime("get " + name)
+	if s.closed {
+		return 0, s.opErr("get "+name, net.ErrClosed)
+	}
+	v, err := unix.GetsockoptInt(s.fd, level, opt)
+	if err != nil {
+		return 0, s.opErr("get "+name, os.NewSyscallError("getsockopt", err))
+	}
+	return v, nil
+}
+
+// TCPListener accepts TCP connections on a runtime. Use it from the
+// runtime's tasks.
+type TCPListener struct {
+	sock
+	acceptCfg socketConfig
+}
+
+// ListenTCP listens on address ("host:port"; an empty host means every
+// local address, port 0 picks a free port) for network "tcp", "tcp4" or
+// "tcp6". Options: [Backlog], [ReuseAddr] (on by default), [ReusePort],
+// [ReadBuffer], [WriteBuffer], and [NoDelay], [KeepAlive] and [Linger] for
+// the accepted connections.
+func ListenTCP(t *Task, network, address string, opts ...SocketOption) (*TCPListener, error) {
+	t.check("ListenTCP")
+	cfg := defaultSocketConfig()
+	if err := cfg.applyAll(kindListenTCP, opts); err != nil {
+		return nil, err
+	}
+	addrs, err := resolve(t, network, address, true)
+	if err != nil {
+		return nil, opError("listen", network, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
+	ap := addrs[0]
+	fd, family6, err := newSocket(ap.Addr(), unix.SOCK_STREAM)
+	if err != nil {
+		return nil, opError("listen", network, ap, netip.AddrPort{}, err)
+	}
+	fail := func(err error) (*TCPListener, error) {
+		unix.Close(fd)
+		return nil, opError("listen", network, ap, netip.AddrPort{}, err)
+	}
+	if cfg.reuseAddr {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+			return fail(os.NewSyscallError("setsockopt SO_REUSEADDR", err))
+		}
+	}
+	if cfg.reusePort {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+			return fail(os.NewSyscallError("setsockopt SO_REUSEPORT", err))
+		}
+	}
+	if err := setSockopts(fd, &cfg, false); err != nil {
+		return fail(err)
+	}
+	var sa unix.RawSockaddrAny
+	salen := putSockaddr(&sa, ap, family6)
+	if e := rawBind(fd, &sa, salen); e != 0 {
+		return fail(os.NewSyscallError("bind", e))
+	}
+	if err := unix.Listen(fd, cfg.backlog); err != nil {
+		return fail(os.NewSyscallError("listen", err))
+	}
+	key, _, err := t.rt.register(fd)
+	if err != nil {
+		return fail(err)
+	}
+	l := &TCPListener{sock: sock{rt: t.rt, key: key, fd: fd, network: network, family6: family6}}
+	l.local = sockName(fd, false)
+	l.acceptCfg = cfg
+	return l, nil
+}
+
+// Accept waits for the next connection. Accepted connections get the
+// listener's NoDelay, KeepAlive and Linger settings.
+func (l *TCPListener) Accept(t *Task) (*TCPConn, error) {
+	t.check("TCPListener.Accept")
+	for {
+		if l.closed {
+			return nil, l.opErr("accept", net.ErrClosed)
+		}
+		var sa unix.RawSockaddrAny
+		fd, e := rawAccept(l.fd, &sa)
+		switch e {
+		case 0:
+			c, err := newTCPConn(l.rt, fd, l.network, l.family6)
+			if err != nil {
+				unix.Close(fd)
+				return nil, l.opErr("accept", err)
+			}
+			if err := setTCPOpts(fd, &l.acceptCfg); err != nil {
+				c.Close()
+				return nil, l.opErr("accept", err)
+			}
+			return c, nil
+		case unix.EAGAIN:
+			if err := l.wait(t, dirRead); err != nil {
+				return nil, l.opErr("accept", err)
+			}
+		case unix.EINTR, unix.ECONNABORTED:
+			// Interrupted, or the connection was reset while it waited in
+			// the queue: take the next one.
+		default:
+			return nil, l.opErr("accept", os.NewSyscallError("accept4", e))
+		}
+	}
+}
+
+// Addr returns the listener's address.
+func (l *TCPListener) Addr() net.Addr { return net.TCPAddrFromAddrPort(l.local) }
+
+// AddrPort returns the listener's address.
+func (l *TCPListener) AddrPort() netip.AddrPort { return l.local }
+
+// Close stops listening. A task waiting in Accept gets net.ErrClosed.
+func (l *TCPListener) Close() error { return l.closeSock("TCPListener.Close") }
+
+// TCPConn is a TCP connection on a runtime. Inside a task of that runtime it
+// is an io.Reader, io.Writer, io.Closer and net.Conn, so bufio, io.ReadFull,
+// encoding/binary and crypto/tls work on it unchanged; used from any other
+// goroutine it panics. One task may read while another writes; two tasks
+// reading (or writing) at once get an error.
+//
+// Errors are those of package net: io.EOF on orderly close, net.ErrClosed
+// after Close, os.ErrDeadlineExceeded when a deadline passes, and wrapped
+// syscall.Errno values (syscall.ECONNRESET...) otherwise; test them with
+// errors.Is.
+type TCPConn struct{ sock }
+
+func newTCPConn(rt *Runtime, fd int, network string, family6 bool) (*TCPConn, error) {
+	key, _, err := rt.register(fd)
+	if err != nil {
+		return nil, err
+	}
+	c := &TCPConn{sock{rt: rt, key: key, fd: fd, network: network, family6: family6}}
+	c.local, c.remote = sockName(fd, false), sockName(fd, true)
+	return c, nil
+}
+
+// DialTCP connects to address ("host:port") over network "tcp", "tcp4" or
+// "tcp6". Host names are resolved off the runtime's thread; with several
+// addresses each is tried in turn. Options: [ConnectTimeout], [NoDelay] (on
+// by default), [KeepAlive], [Linger], [ReadBuffer], [WriteBuffer]. A refused
+// or unreachable connection is an error (errors.Is(err,
+// syscall.ECONNREFUSED)...); a connection not made within the timeout fails
+// with os.ErrDeadlineExceeded.
+func DialTCP(t *Task, network, address string, opts ...SocketOption) (*TCPConn, error) {
+	t.check("DialTCP")
+	cfg := defaultSocketConfig()
+	if err := cfg.applyAll(kindDialTCP, opts); err != nil {
+		return nil, err
+	}
+	addrs, err := resolve(t, network, address, false)
+	if err != nil {
+		return nil, opError("dial", network, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
+	var deadline time.Time
+	if cfg.connectTimeout > 0 {
+		deadline = t.Now().Add(cfg.connectTimeout)
+	}
+	var firstErr error
+	for _, ap := range addrs {
+		c, err := dialOne(t, network, ap, &cfg, deadline)
+		if err == nil {
+			return c, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			break
+		}
+	}
+	return nil, firstErr
+}
+
+func dialOne(t *Task, network string, ap netip.AddrPort, cfg *socketConfig, deadline time.Time) (*TCPConn, error) {
+	fd, family6, err := newSocket(ap.Addr(), unix.SOCK_STREAM)
+	if err != nil {
+		return nil, opError("dial", network, netip.AddrPort{}, ap, err)
+	}
+	if err := setSockopts(fd, cfg, true); err != nil {
+		unix.Close(fd)
+		return nil, opError("dial", network, netip.AddrPort{}, ap, err)
+	}
+	c, err := newTCPConn(t.rt, fd, network, family6)
+	if err != nil {
+		unix.Close(fd)
+		return nil, opError("dial", network, netip.AddrPort{}, ap, err)
+	}
+	c.remote = ap
+	fail := func(err error) (*TCPConn, error) {
+		c.Close()
+		return nil, opError("dial", network, c.local, ap, err)
+	}
+	var sa unix.RawSockaddrAny
+	salen := putSockaddr(&sa, ap, family6)
+	switch e := rawConnect(fd, &sa, salen); e {
+	case 0:
+	case unix.EINPROGRESS, unix.EINTR, unix.EALREADY:
+		if !deadline.IsZero() {
+			if err := t.rt.setDeadline(c.key, dirWrite, deadline); err != nil {
+				return fail(err)
+			}
+		}
+		for {
+			if err := c.wait(t, dirWrite); err != nil {
+				return fail(err)
+			}
+			soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+			if err != nil {
+				return fail(os.NewSyscallError("getsockopt", err))
+			}
+			if soerr != 0 {
+				return fail(os.NewSyscallError("connect", unix.Errno(soerr)))
+			}
+			// Writable with no error: connected, unless the wake-up was
+			// spurious, which getpeername tells.
+			if peer := sockName(fd, true); peer.IsValid() {
+				break
+			}
+		}
+		if err := t.rt.setDeadline(c.key, dirWrite, time.Time{}); err != nil {
+			return fail(err)
+		}
+	default:
+		return fail(os.NewSyscallError("connect", e))
+	}
+	c.local, c.remote = sockName(fd, false), sockName(fd, true)
+	return c, nil
+}
+
+// Read reads into b, waiting for data if there is none. It returns io.EOF
+// once the peer has closed its end and everything sent was read.
+func (c *TCPConn) Read(b []byte) (int, error) {
+	t := c.rt.callerTask("TCPConn.Read")
+	if len(b) == 0 {
+		if c.closed {
+			return 0, c.opErr("read", net.ErrClosed)
+		}
+		return 0, nil
+	}
+	for {
+		if c.closed {
+			return 0, c.opErr("read", net.ErrClosed)
+		}
+		n, e := rawRead(c.fd, b)
+		switch e {
+		case 0:
+			if n == 0 {
+				return 0, io.EOF
+			}
+			if n < len(b) {
+				// A short read emptied the receive queue: the next read waits
+				// for the poller's next edge instead of trying a system call
+				// that would say EAGAIN.
+				c.rt.notReady(c.key, dirRead)
+			}
+			return n, nil
+		case unix.EAGAIN:
+			if err := c.wait(t, dirRead); err != nil {
+				return 0, c.opErr("read", err)
+			}
+		case unix.EINTR:
+		default:
+			return 0, c.opErr("read", os.NewSyscallError("read", e))
+		}
+	}
+}
+
+// Write writes all of b, waiting for room in the send buffer as needed. It
+// returns an error (and how much was written) only if it could not write it
+// all.
+func (c *TCPConn) Write(b []byte) (int, error) {
+	t := c.rt.callerTask("TCPConn.Write")
+	written := 0
+	for {
+		if c.closed {
+			return written, c.opErr("write", net.ErrClosed)
+		}
+		if written == len(b) {
+			return written, nil
+		}
+		n, e := rawSendto(c.fd, b[written:], nil, 0)
+		switch e {
+		case 0:
+			written += n
+		case unix.EAGAIN:
+			if err := c.wait(t, dirWrite); err != nil {
+				return written, c.opErr("write", err)
+			}
+		case unix.EINTR:
+		default:
+			return written, c.opErr("write", os.NewSyscallError("write", e))
+		}
+	}
+}
+
+// Close closes the connection. Tasks waiting to read or write it get
+// net.ErrClosed.
+func (c *TCPConn) Close() error { return c.closeSock("TCPConn.Close") }
+
+// CloseRead shuts down the reading side.
+func (c *TCPConn) CloseRead() error { return c.shutdown(unix.SHUT_RD, "TCPConn.CloseRead") }
+
+// CloseWrite shuts down the writing side: the peer reads io.EOF once it has
+// read everything sent.
+func (c *TCPConn) CloseWrite() error { return c.shutdown(unix.SHUT_WR, "TCPConn.CloseWrite") }
+
+func (c *TCPConn) shutdown(how int, op string) error {
+	c.rt.mustBeOnRuntime(op)
+	if c.closed {
+		return c.opErr("shutdown", net.ErrClosed)
+	}
+	if err := unix.Shutdown(c.fd, how); err != nil {
+		return c.opErr("shutdown", os.NewSyscallError("shutdown", err))
+	}
+	return nil
+}
+
+// LocalAddr returns the local address.
+func (c *TCPConn) LocalAddr() net.Addr { return net.TCPAddrFromAddrPort(c.local) }
+
+// RemoteAddr returns the peer's address.
+func (c *TCPConn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.remote) }
+
+// LocalAddrPort returns the local address.
+func (c *TCPConn) LocalAddrPort() netip.AddrPort { return c.local }
+
+// RemoteAddrPort returns the peer's address.
+func (c *TCPConn) RemoteAddrPort() netip.AddrPort { return c.remote }
+
+// SetDeadline sets the read and write deadlines, on the runtime's timer
+// wheel. A zero time clears them. Waiting operations fail with
+// os.ErrDeadlineExceeded once a deadline passes, and so do later ones until
+// the deadline is moved.
+func (c *TCPConn) SetDeadline(t time.Time) error {
+	return c.setDeadlines("TCPConn.SetDeadline", t, dirRead, dirWrite)
+}
+
+// SetReadDeadline sets the deadline for reads.
+func (c *TCPConn) SetReadDeadline(t time.Time) error {
+	return c.setDeadlines("TCPConn.SetReadDeadline", t, dirRead)
+}
+
+// SetWriteDeadline sets the deadline for writes.
+func (c *TCPConn) SetWriteDeadline(t time.Time) error {
+	return c.setDeadlines("TCPConn.SetWriteDeadline", t, dirWrite)
+}
+
+// SetNoDelay turns Nagle's algorithm off (true) or on.
+func (c *TCPConn) SetNoDelay(on bool) error {
+	return c.setInt(unix.IPPROTO_TCP, unix.TCP_NODELAY, boolInt(on), "TCP_NODELAY")
+}
+
+// SetKeepAlive turns keep-alive probes on, every period (at least a second),
+// or off.
+func (c *TCPConn) SetKeepAlive(on bool, period time.Duration) error {
+	c.rt.mustBeOnRuntime("TCPConn.SetKeepAlive")
+	if c.closed {
+		return c.opErr("set keepalive", net.ErrClosed)
+	}
+	if on && period < time.Second {
+		return c.opErr("set keepalive", errors.New("period must be at least 1s"))
+	}
+	return c.opErr("set keepalive", setKeepAlive(c.fd, on, period))
+}
+
+// SetLinger sets SO_LINGER: a negative sec restores the default (Close
+// returns at once, the kernel sends what is left in the background); 0 makes
+// Close reset the connection, discarding unsent data; a positive sec makes
+// Close wait up to that long.
+func (c *TCPConn) SetLinger(sec int) error {
+	c.rt.mustBeOnRuntime("TCPConn.SetLinger")
+	if c.closed {
+		return c.opErr("set linger", net.ErrClosed)
+	}
+	l := unix.Linger{Onoff: 1, Linger: int32(sec)}
+	if sec < 0 {
+		l = unix.Linger{}
+	}
+	if err := unix.SetsockoptLinger(c.fd, unix.SOL_SOCKET, unix.SO_LINGER, &l); err != nil {
+		return c.opErr("set linger", os.NewSyscallError("setsockopt", err))
+	}
+	return nil
+}
+
+// SetReadBuffer sets the receive buffer size.
+func (c *TCPConn) SetReadBuffer(bytes int) error {
+	return c.setInt(unix.SOL_SOCKET, unix.SO_RCVBUF, bytes, "SO_RCVBUF")
+}
+
+// SetWriteBuffer sets the send buffer size.
+func (c *TCPConn) SetWriteBuffer(bytes int) error {
+	return c.setInt(unix.SOL_SOCKET, unix.SO_SNDBUF, bytes, "SO_SNDBUF")
+}
+
+// ReadBuffer returns the receive buffer size the kernel uses (Linux doubles
+// what was set, for its bookkeeping).
+func (c *TCPConn) ReadBuffer() (int, error) {
+	return c.getInt(unix.SOL_SOCKET, unix.SO_RCVBUF, "SO_RCVBUF")
+}
+
+// WriteBuffer returns the send buffer size the kernel uses.
+func (c *TCPConn) WriteBuffer() (int, error) {
+	return c.getInt(unix.SOL_SOCKET, unix.SO_SNDBUF, "SO_SNDBUF")
+}
+
+// NoDelay reports whether Nagle's algorithm is off.
+func (c *TCPConn) NoDelay() (bool, error) {
+	v, err := c.getInt(unix.IPPROTO_TCP, unix.TCP_NODELAY, "TCP_NODELAY")
+	return v != 0, err
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+var _ net.Conn = (*TCPConn)(nil)

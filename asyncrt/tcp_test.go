@@ -1,0 +1,395 @@
+package asyncrt_test
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orrery-go/orrery/asyncrt"
+)
+
+// echoServer accepts connections and echoes each line until EOF, one task per
+// connection, until the listener is closed.
+func echoServer(t *asyncrt.Task, l *asyncrt.TCPListener) int {
+	served := 0
+	for {
+		c, err := l.Accept(t)
+		if err != nil {
+			return served
+		}
+		served++
+		asyncrt.Spawn(t, func(t *asyncrt.Task) int {
+			defer c.Close()
+			n, _ := io.Copy(c, c)
+			return int(n)
+		}).Detach()
+	}
+}
+
+func TestTCPEcho(t *testing.T) {
+	rt := newRuntime(t, nil)
+	got := block(t, rt, func(t *asyncrt.Task) string {
+		l, err := asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0")
+		if err != nil {
+			panic(err)
+		}
+		srv := asyncrt.Spawn(t, func(t *asyncrt.Task) int { return echoServer(t, l) })
+		c, err := asyncrt.DialTCP(t, "tcp", l.AddrPort().String())
+		if err != nil {
+			panic(err)
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte("hello, orrery\n")); err != nil {
+			panic(err)
+		}
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil {
+			panic(err)
+		}
+		l.Close()
+		_, _ = srv.Await(t)
+		return line
+	})
+	assert.Equal(t, "hello, orrery\n", got)
+}
+
+func TestTCPAgainstStdlibPeer(t *testing.T) {
+	// The peer is the standard library on its own goroutine: the runtime's
+	// sockets speak plain TCP.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = io.Copy(c, c)
+	}()
+	rt := newRuntime(t, nil)
+	got := block(t, rt, func(t *asyncrt.Task) string {
+		c, err := asyncrt.DialTCP(t, "tcp4", ln.Addr().String(), asyncrt.ConnectTimeout(5*time.Second))
+		if err != nil {
+			panic(err)
+		}
+		defer c.Close()
+		msg := strings.Repeat("x", 1<<20) // more than a socket buffer
+		done := asyncrt.Spawn(t, func(t *asyncrt.Task) error {
+			_, err := c.Write([]byte(msg))
+			if err == nil {
+				err = c.CloseWrite()
+			}
+			return err
+		})
+		back, err := io.ReadAll(c) // reads while the other task writes
+		if err != nil {
+			panic(err)
+		}
+		if err, _ := done.Await(t); err != nil {
+			panic(err)
+		}
+		return string(back)
+	})
+	assert.Equal(t, 1<<20, len(got))
+}
+
+func TestTCPErrors(t *testing.T) {
+	rt := newRuntime(t, nil)
+	type result struct {
+		refused, eof, reset, closedRead, closedWrite, readDeadline, writeDeadline error
+		timeout                                                                   bool
+	}
+	r := block(t, rt, func(t *asyncrt.Task) result {
+		var r result
+		// A port nobody listens on: bind one, note it, close it.
+		l, _ := asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0")
+		addr := l.AddrPort().String()
+		l.Close()
+		_, r.refused = asyncrt.DialTCP(t, "tcp", addr)
+
+		l, _ = asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0")
+		defer l.Close()
+		dial := func() (*asyncrt.TCPConn, *asyncrt.TCPConn) {
+			h := asyncrt.Spawn(t, func(t *asyncrt.Task) *asyncrt.TCPConn {
+				c, err := l.Accept(t)
+				if err != nil {
+					panic(err)
+				}
+				return c
+			})
+			c, err := asyncrt.DialTCP(t, "tcp", l.AddrPort().String())
+			if err != nil {
+				panic(err)
+			}
+			s, _ := h.Await(t)
+			return c, s
+		}
+
+		// Orderly close: EOF.
+		c, s := dial()
+		s.Close()
+		_, r.eof = c.Read(make([]byte, 10))
+		c.Close()
+
+		// Close with linger 0 sends a reset.
+		c, s = dial()
+		s.SetLinger(0)
+		s.Close()
+		t.Sleep(10 * time.Millisecond)
+		_, r.reset = c.Read(make([]byte, 10))
+		c.Close()
+
+		// Use after Close.
+		_, r.closedRead = c.Read(make([]byte, 10))
+		_, r.closedWrite = c.Write([]byte("x"))
+
+		// Read deadline: nothing arrives.
+		c, s = dial()
+		c.SetReadDeadline(t.Now().Add(20 * time.Millisecond))
+		_, r.readDeadline = c.Read(make([]byte, 10))
+		var ne net.Error
+		r.timeout = errors.As(r.readDeadline, &ne) && ne.Timeout()
+
+		// Write deadline: the peer never reads, the buffers fill up.
+		c.SetWriteBuffer(4096)
+		c.SetWriteDeadline(t.Now().Add(50 * time.Millisecond))
+		big := make([]byte, 1<<16)
+		for r.writeDeadline == nil {
+			_, r.writeDeadline = c.Write(big)
+		}
+		c.Close()
+		s.Close()
+		return r
+	})
+	assert.ErrorIs(t, r.refused, syscall.ECONNREFUSED)
+	assert.ErrorIs(t, r.eof, io.EOF)
+	assert.ErrorIs(t, r.reset, syscall.ECONNRESET)
+	assert.ErrorIs(t, r.closedRead, net.ErrClosed)
+	assert.ErrorIs(t, r.closedWrite, net.ErrClosed)
+	assert.ErrorIs(t, r.readDeadline, os.ErrDeadlineExceeded)
+	assert.True(t, r.timeout, "a deadline error is a net.Error timeout")
+	assert.ErrorIs(t, r.writeDeadline, os.ErrDeadlineExceeded)
+}
+
+func TestTCPConnectDeadline(t *testing.T) {
+	rt := newRuntime(t, nil)
+	type result struct {
+		err     error
+		elapsed time.Duration
+		queued  int
+	}
+	r := block(t, rt, func(t *asyncrt.Task) result {
+		// A listener that never accepts, with the smallest queue: once the
+		// queue is full the kernel drops new SYNs, and a connect hangs.
+		l, err := asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0", asyncrt.Backlog(1))
+		if err != nil {
+			panic(err)
+		}
+		defer l.Close()
+		var r result
+		for range 16 {
+			start := t.Now()
+			c, err := asyncrt.DialTCP(t, "tcp", l.AddrPort().String(), asyncrt.ConnectTimeout(100*time.Millisecond))
+			if err != nil {
+				r.err, r.elapsed = err, t.Now().Sub(start)
+				return r
+			}
+			r.queued++
+			defer c.Close()
+		}
+		return r
+	})
+	require.Error(t, r.err, "every connect succeeded: %d", r.queued)
+	assert.ErrorIs(t, r.err, os.ErrDeadlineExceeded)
+	assert.GreaterOrEqual(t, r.elapsed, 100*time.Millisecond)
+}
+
+func TestTCPThousandConnections(t *testing.T) {
+	const conns = 1000
+	rt := newRuntime(t, nil)
+	total := block(t, rt, func(t *asyncrt.Task) int {
+		l, err := asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0")
+		if err != nil {
+			panic(err)
+		}
+		srv := asyncrt.Spawn(t, func(t *asyncrt.Task) int { return echoServer(t, l) })
+		var clients []asyncrt.JoinHandle[int]
+		for i := range conns {
+			clients = append(clients, asyncrt.Spawn(t, func(t *asyncrt.Task) int {
+				c, err := asyncrt.DialTCP(t, "tcp", l.AddrPort().String())
+				if err != nil {
+					panic(err)
+				}
+				defer c.Close()
+				msg := []byte(strings.Repeat(string(rune('a'+i%26)), 100+i%200))
+				for range 3 {
+					if _, err := c.Write(msg); err != nil {
+						panic(err)
+					}
+					back := make([]byte, len(msg))
+					if _, err := io.ReadFull(c, back); err != nil {
+						panic(err)
+					}
+					if string(back) != string(msg) {
+						panic("echo mismatch")
+					}
+				}
+				return 1
+			}))
+		}
+		n := 0
+		for _, h := range clients {
+			v, err := h.Await(t)
+			if err != nil {
+				panic(err)
+			}
+			n += v
+		}
+		l.Close()
+		served, _ := srv.Await(t)
+		if served != conns {
+			panic("server count")
+		}
+		return n
+	})
+	assert.Equal(t, conns, total)
+}
+
+func TestTCPConnUsedFromAnotherGoroutinePanics(t *testing.T) {
+	rt := newRuntime(t, nil)
+	msgs := block(t, rt, func(t *asyncrt.Task) []string {
+		l, _ := asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0")
+		defer l.Close()
+		c, err := asyncrt.DialTCP(t, "tcp", l.AddrPort().String())
+		if err != nil {
+			panic(err)
+		}
+		defer c.Close()
+		return []string{
+			fromGoroutine(t, func() { _, _ = c.Read(make([]byte, 1)) }),
+			fromGoroutine(t, func() { _, _ = c.Write([]byte("x")) }),
+			fromGoroutine(t, func() { _ = c.Close() }),
+		}
+	})
+	assert.Contains(t, msgs[0], "TCPConn.Read called from a goroutine that is not one of its runtime's tasks")
+	assert.Contains(t, msgs[1], "TCPConn.Write called from a goroutine")
+	assert.Contains(t, msgs[2], "TCPConn.Close called from a goroutine")
+}
+
+func TestTCPConcurrentReadersGetAnError(t *testing.T) {
+	rt := newRuntime(t, nil)
+	err := block(t, rt, func(t *asyncrt.Task) error {
+		l, _ := asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0")
+		defer l.Close()
+		c, _ := asyncrt.DialTCP(t, "tcp", l.AddrPort().String())
+		defer c.Close()
+		first := asyncrt.Spawn(t, func(t *asyncrt.Task) error { _, err := c.Read(make([]byte, 1)); return err })
+		t.Yield()
+		_, err := c.Read(make([]byte, 1))
+		c.Close() // wakes the first reader with net.ErrClosed
+		if ferr, _ := first.Await(t); !errors.Is(ferr, net.ErrClosed) {
+			return errors.Join(err, ferr)
+		}
+		return err
+	})
+	assert.ErrorContains(t, err, "another task is already waiting")
+}
+
+func TestListenAndDialBadInput(t *testing.T) {
+	rt := newRuntime(t, nil)
+	errs := block(t, rt, func(t *asyncrt.Task) []error {
+		var errs []error
+		_, err := asyncrt.ListenTCP(t, "tcp", "no-port")
+		errs = append(errs, err)
+		_, err = asyncrt.ListenTCP(t, "sctp", "127.0.0.1:0")
+		errs = append(errs, err)
+		_, err = asyncrt.DialTCP(t, "tcp4", "[::1]:80")
+		errs = append(errs, err)
+		_, err = asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0", asyncrt.ConnectTimeout(time.Second))
+		errs = append(errs, err)
+		_, err = asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0", asyncrt.Backlog(0))
+		errs = append(errs, err)
+		_, err = asyncrt.DialTCP(t, "tcp", "127.0.0.1:1", asyncrt.Broadcast(true))
+		errs = append(errs, err)
+		_, err = asyncrt.ListenUDP(t, "udp", "127.0.0.1:0", asyncrt.Backlog(5))
+		errs = append(errs, err)
+		_, err = asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0", asyncrt.SocketOption{})
+		errs = append(errs, err)
+		return errs
+	})
+	assert.ErrorContains(t, errs[0], "missing port")
+	assert.ErrorContains(t, errs[1], "unknown network sctp")
+	assert.ErrorContains(t, errs[2], "does not match network")
+	assert.ErrorContains(t, errs[3], "ConnectTimeout does not apply to ListenTCP")
+	assert.ErrorContains(t, errs[4], "Backlog: must be at least 1")
+	assert.ErrorContains(t, errs[5], "Broadcast does not apply to DialTCP")
+	assert.ErrorContains(t, errs[6], "Backlog does not apply to ListenUDP")
+	assert.ErrorContains(t, errs[7], "zero SocketOption")
+}
+
+func TestDialResolvesHostNames(t *testing.T) {
+	rt := newRuntime(t, nil)
+	got := block(t, rt, func(t *asyncrt.Task) string {
+		l, err := asyncrt.ListenTCP(t, "tcp4", "127.0.0.1:0")
+		if err != nil {
+			panic(err)
+		}
+		defer l.Close()
+		c, err := asyncrt.DialTCP(t, "tcp4", "localhost:"+strings.Split(l.AddrPort().String(), ":")[1])
+		if err != nil {
+			panic(err)
+		}
+		defer c.Close()
+		return c.RemoteAddr().String()
+	})
+	assert.True(t, strings.HasPrefix(got, "127.0.0.1:"), got)
+}
+
+func TestTCPSocketOptions(t *testing.T) {
+	rt := newRuntime(t, nil)
+	type result struct {
+		noDelay      bool
+		rbuf, wbuf   int
+		keepAliveErr error
+		local        string
+	}
+	r := block(t, rt, func(t *asyncrt.Task) result {
+		l, err := asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0", asyncrt.ReusePort(true), asyncrt.NoDelay(false))
+		if err != nil {
+			panic(err)
+		}
+		defer l.Close()
+		c, err := asyncrt.DialTCP(t, "tcp", l.AddrPort().String(),
+			asyncrt.ReadBuffer(1<<16), asyncrt.WriteBuffer(1<<16), asyncrt.KeepAlive(30*time.Second), asyncrt.Linger(time.Second))
+		if err != nil {
+			panic(err)
+		}
+		defer c.Close()
+		var r result
+		r.noDelay, _ = c.NoDelay()
+		c.SetNoDelay(false)
+		if nd, _ := c.NoDelay(); nd {
+			panic("SetNoDelay(false) did not stick")
+		}
+		r.rbuf, _ = c.ReadBuffer()
+		r.wbuf, _ = c.WriteBuffer()
+		r.keepAliveErr = c.SetKeepAlive(true, time.Millisecond)
+		r.local = c.LocalAddr().Network()
+		return r
+	})
+	assert.True(t, r.noDelay, "on by default")
+	assert.GreaterOrEqual(t, r.rbuf, 1<<16)
+	assert.GreaterOrEqual(t, r.wbuf, 1<<16)
+	assert.ErrorContains(t, r.keepAliveErr, "at least 1s")
+	assert.Equal(t, "tcp", r.local)
+}
