@@ -277,6 +277,12 @@ func (rt *Runtime) finish(rec *taskRec, t *Task) {
 		rec.waiter = slab.Key{}
 		rt.wake(w)
 	}
+	if set := rec.set; set != nil {
+		set.done = append(set.done, rec.key)
+		if w := set.waiter; !w.IsZero() {
+			rt.wake(w)
+		}
+	}
 	if rec.detached {
 		rec.consumed = true
 	}

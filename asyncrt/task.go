@@ -27,10 +27,12 @@ type Task struct {
 	yield  func(struct{}) bool
 	pooled bool
 	// What the task is registered with while it waits; unwind withdraws it.
-	awaiting slab.Key    // the task whose record holds this one as its waiter
-	timer    wheel.Timer // the timer of a Sleep
-	wait     waitReg     // any other registration (Go calls, notifications...)
-	ioWait   ioWaitReg   // storage for wait while waiting for IO
+	awaiting   slab.Key    // the task whose record holds this one as its waiter
+	timer      wheel.Timer // the timer of a Sleep
+	wait       waitReg     // any other registration (Go calls, notifications...)
+	ioWait     ioWaitReg   // storage for wait while waiting for IO
+	chanWait   chanWaitReg // storage for wait while waiting on a channel
+	selectWait selectWait  // storage for wait while in Select
 	// Deadline scopes of Timeout calls, innermost last.
 	scopes    []deadlineScope
 	nextScope uint64
@@ -70,6 +72,8 @@ type taskRec struct {
 	remote bool
 	// refused: spawned while the runtime shuts down; it never runs.
 	refused bool
+	// set is the JoinSet the task belongs to, told when it finishes.
+	set *joinSetCore
 	// detached: no handle will ever await the result.
 	detached bool
 	// consumed: the result was taken or dropped; the record may be freed as

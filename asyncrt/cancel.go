@@ -1,0 +1,145 @@
+package asyncrt
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/orrery-go/orrery/slab"
+)
+
+// CancellationToken is a cancellation signal shared by tasks (of any
+// runtime) and goroutines. Cancelling a token cancels every token derived
+// from it with Child; cancelling a child leaves its parent alone. Its
+// methods are safe for concurrent use.
+type CancellationToken struct {
+	cancelled atomic.Bool
+	mu        sync.Mutex
+	parent    *CancellationToken
+	children  map[*CancellationToken]struct{}
+	waiters   []crossWaiter
+	ctx       context.Context
+	ctxCancel context.CancelFunc
+}
+
+// NewCancellationToken returns a token that is not cancelled.
+func NewCancellationToken() *CancellationToken { return &CancellationToken{} }
+
+// Child returns a token cancelled together with c (and on its own by its
+// own Cancel). The child of a cancelled token is born cancelled.
+func (c *CancellationToken) Child() *CancellationToken {
+	child := &CancellationToken{parent: c}
+	c.mu.Lock()
+	if c.cancelled.Load() {
+		c.mu.Unlock()
+		child.cancelled.Store(true)
+		return child
+	}
+	if c.children == nil {
+		c.children = make(map[*CancellationToken]struct{})
+	}
+	c.children[child] = struct{}{}
+	c.mu.Unlock()
+	return child
+}
+
+// Cancel cancels the token and all its descendants, waking the tasks that
+// wait on them and cancelling their contexts. Cancelling twice is harmless.
+func (c *CancellationToken) Cancel() {
+	if c.cancelled.Load() {
+		return
+	}
+	if p := c.parent; p != nil {
+		p.mu.Lock()
+		delete(p.children, c)
+		p.mu.Unlock()
+	}
+	// Iteratively, so that a deep tree cannot exhaust the stack.
+	stack := []*CancellationToken{c}
+	for len(stack) > 0 {
+		tok := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		tok.mu.Lock()
+		if tok.cancelled.Swap(true) {
+			tok.mu.Unlock()
+			continue
+		}
+		for child := range tok.children {
+			stack = append(stack, child)
+		}
+		tok.children = nil
+		waiters := tok.waiters
+		tok.waiters = nil
+		cancel := tok.ctxCancel
+		tok.mu.Unlock()
+		if cancel != nil {
+			cancel()
+		}
+		for _, w := range waiters {
+			if w.rt.onRuntime() {
+				w.rt.wake(w.key)
+			} else {
+				w.rt.inbox.post(w.rt, wakeJob{w.key})
+			}
+		}
+	}
+}
+
+// IsCancelled reports whether the token has been cancelled.
+func (c *CancellationToken) IsCancelled() bool { return c.cancelled.Load() }
+
+// Cancelled suspends t until the token is cancelled; it returns at once if it
+// is. A task waiting here keeps its runtime from reporting a deadlock: any
+// goroutine may cancel the token.
+func (c *CancellationToken) Cancelled(t *Task) {
+	t.check("CancellationToken.Cancelled")
+	for !c.cancelled.Load() {
+		if !c.addWaiter(t) {
+			return
+		}
+		t.rt.externalWaits++
+		t.chanWait = chanWaitReg{c: c, external: true}
+		t.wait = &t.chanWait
+		t.suspend()
+		t.wait = nil
+		t.rt.externalWaits--
+		c.removeWaiter(t.rec.key, false)
+	}
+}
+
+// addWaiter registers t, unless the token is already cancelled.
+func (c *CancellationToken) addWaiter(t *Task) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cancelled.Load() {
+		return false
+	}
+	c.waiters = append(c.waiters, crossWaiter{rt: t.rt, key: t.rec.key})
+	return true
+}
+
+// removeWaiter withdraws task k, if it is still registered.
+func (c *CancellationToken) removeWaiter(k slab.Key, _ bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, w := range c.waiters {
+		if w.key == k {
+			c.waiters = append(c.waiters[:i], c.waiters[i+1:]...)
+			return
+		}
+	}
+}
+
+// Context returns a context.Context cancelled together with the token, for
+// Go libraries that take one. It is made on first use.
+func (c *CancellationToken) Context() context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx == nil {
+		c.ctx, c.ctxCancel = context.WithCancel(context.Background())
+		if c.cancelled.Load() {
+			c.ctxCancel()
+		}
+	}
+	return c.ctx
+}

@@ -1,0 +1,129 @@
+package asyncrt
+
+import (
+	"github.com/orrery-go/orrery/slab"
+)
+
+// joinSetCore is the untyped part of a JoinSet that finishing tasks report
+// to.
+type joinSetCore struct {
+	done   []slab.Key // finished members, in the order they finished
+	waiter slab.Key   // the task waiting in Next
+}
+
+// JoinSet runs a group of tasks and yields their results as they finish.
+// Use it from the tasks of one runtime. Tasks left in a set keep running;
+// AbortAll stops them.
+type JoinSet[T any] struct {
+	rt      *Runtime
+	members map[slab.Key]JoinHandle[T]
+	core    joinSetCore
+}
+
+// JoinResult is a finished member of a JoinSet.
+type JoinResult[T any] struct {
+	// ID is the task's ID (see Task.ID).
+	ID    uint64
+	Value T
+	// Err is ErrAborted, a *PanicError or ErrGoexit, as for Await.
+	Err error
+}
+
+// NewJoinSet returns an empty set.
+func NewJoinSet[T any]() *JoinSet[T] {
+	return &JoinSet[T]{members: make(map[slab.Key]JoinHandle[T])}
+}
+
+// Spawn starts fn as a member of the set and returns its task's ID.
+func (s *JoinSet[T]) Spawn(t *Task, fn func(*Task) T) uint64 {
+	t.check("JoinSet.Spawn")
+	if s.rt == nil {
+		s.rt = t.rt
+	} else if s.rt != t.rt {
+		panic("asyncrt: JoinSet.Spawn called by a task of another runtime")
+	}
+	h := Spawn(t, fn)
+	rec, _ := t.rt.tasks.Get(h.key)
+	rec.set = &s.core
+	s.members[h.key] = h
+	return rec.id
+}
+
+// Len returns the number of members not yet returned by Next.
+func (s *JoinSet[T]) Len() int { return len(s.members) }
+
+// Next suspends t until a member finishes and returns its result, in the
+// order members finish; ok is false when the set is empty.
+func (s *JoinSet[T]) Next(t *Task) (res JoinResult[T], ok bool) {
+	t.check("JoinSet.Next")
+	for {
+		if res, ok := s.take(t); ok {
+			return res, true
+		}
+		if len(s.members) == 0 {
+			return res, false
+		}
+		s.core.waiter = t.rec.key
+		t.chanWait = chanWaitReg{c: s}
+		t.wait = &t.chanWait
+		t.suspend()
+		t.wait = nil
+		s.core.waiter = slab.Key{}
+	}
+}
+
+// TryNext returns a finished member's result if there is one.
+func (s *JoinSet[T]) TryNext(t *Task) (JoinResult[T], bool) {
+	t.check("JoinSet.TryNext")
+	return s.take(t)
+}
+
+func (s *JoinSet[T]) take(t *Task) (JoinResult[T], bool) {
+	for len(s.core.done) > 0 {
+		k := s.core.done[0]
+		s.core.done = s.core.done[1:]
+		h, ok := s.members[k]
+		if !ok {
+			continue
+		}
+		delete(s.members, k)
+		rec, _ := t.rt.tasks.Get(k)
+		id := rec.id
+		v, err := h.Await(t) // finished: returns at once
+		return JoinResult[T]{ID: id, Value: v, Err: err}, true
+	}
+	return JoinResult[T]{}, false
+}
+
+func (s *JoinSet[T]) removeWaiter(k slab.Key, _ bool) {
+	if s.core.waiter == k {
+		s.core.waiter = slab.Key{}
+	}
+}
+
+// AbortAll aborts every member still running and returns how many it
+// aborted. Their results (ErrAborted) still come out of Next.
+func (s *JoinSet[T]) AbortAll() int {
+	if s.rt == nil {
+		return 0
+	}
+	s.rt.mustBeOnRuntime("JoinSet.AbortAll")
+	n := 0
+	for _, h := range s.members {
+		if h.Abort() {
+			n++
+		}
+	}
+	return n
+}
+
+// Shutdown aborts every member and waits until all have finished, dropping
+// their results.
+func (s *JoinSet[T]) Shutdown(t *Task) {
+	s.AbortAll()
+	for {
+		if _, ok := s.Next(t); !ok {
+			return
+		}
+	}
+}
