@@ -69,6 +69,28 @@
 // stragglers are aborted. A stall watchdog counts tasks that hold the thread
 // too long ([Builder.StallThreshold]).
 //
+// # Networking
+//
+// [ListenTCP], [DialTCP], [ListenUDP] and [DialUDP] make non-blocking
+// sockets registered, edge-triggered, with the runtime's epoll poller. A
+// [TCPConn] is a net.Conn inside a task of its runtime (bufio, io.ReadFull,
+// encoding/binary and crypto/tls work on it); its operations suspend the
+// calling task, one task may read while another writes, and deadlines live
+// on the timer wheel. Errors are package net's: io.EOF, net.ErrClosed,
+// os.ErrDeadlineExceeded, wrapped syscall.Errno values. [UDPConn] adds
+// allocation-free RecvFrom/SendTo on netip.AddrPort and the multicast
+// options of a market-data receiver.
+//
+// # Channels, cancellation and Select
+//
+// [NewChan] connects the tasks of one runtime (no atomics, no locks);
+// [NewCrossChan] carries values from any goroutine into one, and [Forward]
+// adapts an ordinary Go channel. A [CancellationToken] tree cancels tasks and
+// goroutines alike and offers a context.Context. [Select] waits for the first
+// of channel receives and sends, timeouts, cancellation, join handles and
+// notifications, and leaves nothing registered with the cases that lost.
+// [JoinSet] collects results as tasks finish; [Backoff] spaces out retries.
+//
 // # Rules for tasks
 //
 //   - Pass the *Task explicitly, and use it only inside the function it was

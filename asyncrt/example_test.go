@@ -1,8 +1,10 @@
 package asyncrt_test
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -168,4 +170,83 @@ func ExampleSpawnRemote() {
 	fmt.Println(r.Wait())
 	rt.Shutdown(time.Second)
 	// Output: computed on the runtime <nil>
+}
+
+func ExampleListenTCP() {
+	rt, _ := asyncrt.New(nil)
+	defer rt.Close()
+
+	reply, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) string {
+		l, err := asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0")
+		if err != nil {
+			panic(err)
+		}
+		defer l.Close()
+		// An echo server: a task per connection.
+		asyncrt.Spawn(t, func(t *asyncrt.Task) int {
+			for {
+				c, err := l.Accept(t)
+				if err != nil {
+					return 0 // the listener was closed
+				}
+				asyncrt.Spawn(t, func(t *asyncrt.Task) int {
+					defer c.Close()
+					_, _ = io.Copy(c, c) // TCPConn is an io.Reader and io.Writer in a task
+					return 0
+				}).Detach()
+			}
+		}).Detach()
+
+		c, err := asyncrt.DialTCP(t, "tcp", l.AddrPort().String(), asyncrt.ConnectTimeout(time.Second))
+		if err != nil {
+			panic(err)
+		}
+		defer c.Close()
+		fmt.Fprintln(c, "ping")
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		return line
+	})
+	fmt.Print(reply, err)
+	// Output: ping
+	// <nil>
+}
+
+func ExampleSelect() {
+	clock := asyncrt.NewSimClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	rt, _ := asyncrt.NewBuilder(nil).Clock(clock).Build()
+	defer rt.Close()
+
+	_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
+		quotes, rx, _ := asyncrt.NewChan[float64](rt, 16)
+		stop := asyncrt.NewCancellationToken()
+		asyncrt.Spawn(t, func(t *asyncrt.Task) int {
+			for _, px := range []float64{101.5, 101.25} {
+				t.Sleep(300 * time.Millisecond)
+				_ = quotes.Send(t, px)
+			}
+			t.Sleep(time.Second)
+			stop.Cancel()
+			return 0
+		}).Detach()
+
+		recv, idle, cancel := asyncrt.OnRecv(rx), asyncrt.OnTimeout(500*time.Millisecond), asyncrt.OnCancel(stop)
+		for {
+			i, _ := asyncrt.Select(t, recv, idle, cancel)
+			switch i {
+			case 0:
+				fmt.Println("quote", recv.Value())
+			case 1:
+				fmt.Println("no quote for 500ms")
+			case 2:
+				fmt.Println("stopped")
+				return struct{}{}
+			}
+		}
+	})
+	// Output:
+	// quote 101.5
+	// quote 101.25
+	// no quote for 500ms
+	// no quote for 500ms
+	// stopped
 }
