@@ -24,11 +24,11 @@ type inboxJob interface {
 // pending flag says there is something to take. A producer pokes the
 // runtime's eventfd only when the runtime is parked.
 type inbox struct {
-	mu      sync.Mutex
-	jobs    []inboxJob
-	spare   []inboxJob
-	pending atomic.Bool
-	closed  bool
+	mu     sync.Mutex
+	jobs   []inboxJob
+	spare  []inboxJob
+	attn   *atomic.Uint32 // the runtime's attention word: attnInbox says jobs wait
+	closed bool
 	// fdMu guards the runtime's eventfd against being closed while a poke
 	// writes it.
 	fdMu     sync.RWMutex
@@ -44,7 +44,7 @@ func (ib *inbox) post(rt *Runtime, j inboxJob) bool {
 		return false
 	}
 	ib.jobs = append(ib.jobs, j)
-	ib.pending.Store(true)
+	ib.attn.Or(attnInbox)
 	ib.mu.Unlock()
 	// The poke happens outside the lock: the write wakes the runtime's
 	// thread, which must not find the lock still held when it comes to
@@ -72,7 +72,7 @@ func (ib *inbox) take() []inboxJob {
 	jobs := ib.jobs
 	ib.jobs = ib.spare[:0]
 	ib.spare = nil
-	ib.pending.Store(false)
+	ib.attn.And(^uint32(attnInbox))
 	return jobs
 }
 
@@ -223,7 +223,7 @@ func (rt *Runtime) abort(rec *taskRec) bool {
 	if rec.state == stateDone {
 		return false
 	}
-	rec.abort = true
+	rec.signal |= sigAbort
 	if rec.state == stateSuspended {
 		rt.enqueue(rec)
 	}

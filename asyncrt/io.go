@@ -54,6 +54,7 @@ func (rt *Runtime) register(fd int) (slab.Key, *ioRec, error) {
 		return slab.Key{}, nil, err
 	}
 	rt.ioRegistered++
+	rt.cycleExtras++
 	return k, rec, nil
 }
 
@@ -73,6 +74,7 @@ func (rt *Runtime) deregister(k slab.Key) {
 	}
 	rt.ios.Delete(k)
 	rt.ioRegistered--
+	rt.cycleExtras--
 }
 
 // dispatch applies a readiness event.

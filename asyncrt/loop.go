@@ -23,61 +23,73 @@ import (
 // reason it had to stop early.
 func (rt *Runtime) drive(root *taskRec, drainUntil time.Time) error {
 	perCycle := rt.cfg.tasksPerCycle
+	w := rt.world
+	wd := rt.wd.on
 	for {
 		rt.nowFresh = false
-		if rt.inbox.pending.Load() {
-			rt.drainInbox()
+		if a := rt.attn.Load(); a != 0 {
+			if a&attnStop != 0 {
+				if err, stop := rt.stopReason(root, drainUntil); stop {
+					return err
+				}
+			}
+			if a&attnInbox != 0 {
+				rt.drainInbox()
+			}
 		}
 		n := min(rt.ready.len(), perCycle)
-		wd := rt.wd.on
+		var epoch uint64
+		if wd {
+			epoch = rt.wd.epoch.Load()
+		}
 		for range n {
-			rec := rt.ready.pop()
+			rec, next := rt.ready.pop()
 			if rec == nil || rec.state == stateDone {
 				continue
 			}
 			// The resume is written out here, not called: every frame live
 			// across the coroutine switch costs a mispredicted return.
-			t := rec.task
-			rt.current = t
-			rec.state = stateRunning
-			var epoch uint64
-			if wd {
-				epoch = rt.wd.epoch.Load()
+			if !gid.Supported {
+				rt.current = rec.task
 			}
-			t.next()
+			if why, _ := next(); why == switchYield && rec.qseq == 0 {
+				// Queue the yielding task again (ringQueue.push, written out).
+				q := &rt.ready
+				if q.n == len(q.buf) {
+					q.grow()
+				}
+				q.seq++
+				rec.qseq = q.seq
+				q.buf[q.tail] = readyEntry{rec, next, q.seq}
+				q.tail = (q.tail + 1) & q.mask
+				q.n++
+			}
 			if wd {
-				if ticks := rt.wd.epoch.Load() - epoch; ticks >= stallTicks {
+				// One epoch read per poll: the reading after a poll is the
+				// reading before the next.
+				after := rt.wd.epoch.Load()
+				if ticks := after - epoch; ticks >= stallTicks {
 					rt.wd.report(rt, rec.id, ticks)
 				}
+				epoch = after
 			}
-			rt.current = nil
-			if rec.state == stateDone {
-				rt.finish(rec, t)
+			if !gid.Supported {
+				rt.current = nil
+			}
+			// The common case, a task that suspended cleanly, goes straight
+			// on to the next one.
+			if rec.state == stateDone || w.Busy() || w.HasDeferred() {
+				rt.afterPoll(rec, rec.task)
 			}
 		}
 		rt.counters.Polls += uint64(n)
 		rt.counters.Cycles++
-		if rt.timers.Len() > 0 {
-			rt.fireTimers()
+		if rt.timers.Len() > 0 || rt.cycleExtras > 0 || rt.counters.Cycles%statsEvery == 0 ||
+			w.SchedulesVersion() != rt.schedVer {
+			rt.endCycle()
 		}
-		if rt.ioRegistered > 0 {
-			if rt.ioCountdown--; rt.ioCountdown <= 0 {
-				rt.ioCountdown = rt.cfg.eventInterval
-				rt.pollIO(0)
-			}
-		}
-		if rt.counters.Cycles%statsEvery == 0 {
-			rt.publishStats()
-		}
-		switch {
-		case root != nil && root.state == stateDone:
+		if root != nil && root.state == stateDone {
 			return root.err
-		case rt.pendingPanic != nil:
-			return nil
-		case rt.closeReq.Load():
-			return ErrClosed
-		case root == nil && (rt.live == 0 || !time.Now().Before(drainUntil)):
-			return nil
 		}
 		if rt.ready.len() == 0 {
 			if err := rt.idle(drainUntil); err != nil {
@@ -87,12 +99,66 @@ func (rt *Runtime) drive(root *taskRec, drainUntil time.Time) error {
 	}
 }
 
+// afterPoll handles what follows a poll outside the common case: a task
+// that finished, one that suspended while the World was busy, or deferred
+// World commands.
+func (rt *Runtime) afterPoll(rec *taskRec, t *Task) {
+	if rec.state != stateDone && rt.world.Busy() {
+		rt.rejectBusySuspend(rec, t)
+	}
+	if rec.state == stateDone {
+		rt.finish(rec, t)
+	}
+	if rt.world.HasDeferred() {
+		rt.applyDeferred(rec)
+	}
+}
+
+// endCycle does the per-cycle work that is only sometimes needed: schedules,
+// timers, the periodic IO check, publishing counters.
+func (rt *Runtime) endCycle() {
+	if rt.world.SchedulesVersion() != rt.schedVer {
+		rt.syncSchedules()
+	}
+	if len(rt.everyCycle) > 0 {
+		rt.runEveryCycle()
+	}
+	if rt.timers.Len() > 0 {
+		rt.fireTimers()
+	}
+	if rt.ioRegistered > 0 {
+		if rt.ioCountdown--; rt.ioCountdown <= 0 {
+			rt.ioCountdown = rt.cfg.eventInterval
+			rt.pollIO(0)
+		}
+	}
+	if rt.counters.Cycles%statsEvery == 0 {
+		rt.publishStats()
+	}
+}
+
+// stopReason says whether the loop must stop for a reason other than its
+// root finishing: a panic nobody can join, Close, or the end of a drain.
+// The attnStop bit is raised whenever one of these may hold; it is looked at
+// when a cycle begins.
+func (rt *Runtime) stopReason(root *taskRec, drainUntil time.Time) (error, bool) {
+	switch {
+	case rt.pendingPanic != nil:
+		return nil, true
+	case rt.closeReq.Load():
+		return ErrClosed, true
+	case root == nil && (rt.live == 0 || !time.Now().Before(drainUntil)):
+		return nil, true
+	}
+	return nil, false
+}
+
 // idle waits for something to happen when no task is ready. It returns
 // ErrDeadlock when nothing can ever happen: no timer, no task waiting for
 // IO, no work promised by another goroutine.
 func (rt *Runtime) idle(drainUntil time.Time) error {
-	if rt.inbox.pending.Load() {
-		return nil
+	if rt.attn.Load()&attnInbox != 0 {
+		return nil // work from outside: go round
 	}
 	next, hasTimer := rt.timers.NextDeadline()
 	external := rt.externalWaits > 0 || rt.ioWaiters > 0
@@ -146,7 +212,7 @@ func (rt *Runtime) park(timeout time.Duration, drainUntil time.Time) {
 		}
 	}
 	rt.parked.Store(true)
-	if !rt.inbox.pending.Load() && !rt.closeReq.Load() {
+	if rt.attn.Load()&attnInbox == 0 && !rt.closeReq.Load() {
 		rt.counters.Parks++
 		rt.publishStats() // for goroutines watching an idle runtime
 		rt.wd.sleep()
@@ -155,6 +221,12 @@ func (rt *Runtime) park(timeout time.Duration, drainUntil time.Time) {
 	}
 	rt.parked.Store(false)
 }
+
+// The bits of Runtime.attn.
+const (
+	attnInbox = 1 << iota
+	attnStop
+)
 
 // poke wakes the runtime if it is parked. Safe from any goroutine.
 func (rt *Runtime) poke() {
@@ -213,11 +285,31 @@ func (rt *Runtime) resume(rec *taskRec) {
 	t := rec.task
 	rt.current = t
 	rec.state = stateRunning
-	t.next()
+	if why, _ := t.next(); why == switchYield {
+		rt.enqueue(rec)
+	}
+	if rec.state != stateDone && rt.world.Busy() {
+		rt.rejectBusySuspend(rec, t)
+	}
 	rt.current = nil
 	rt.counters.Polls++
 	if rec.state == stateDone {
 		rt.finish(rec, t)
+	}
+	if rt.world.HasDeferred() {
+		rt.applyDeferred(rec)
+	}
+}
+
+// rejectBusySuspend handles a task that suspended while the World was busy
+// (inside WorldCtx.With, or with an arche query open): letting another task
+// run now could change the World under it. The task is resumed at once and
+// panics from its suspension point with a message that says what to do.
+func (rt *Runtime) rejectBusySuspend(rec *taskRec, t *Task) {
+	rec.signal |= sigBusy
+	rec.state = stateRunning
+	if why, _ := t.next(); why == switchYield {
+		rt.enqueue(rec)
 	}
 }
 
@@ -232,7 +324,12 @@ func (rt *Runtime) runInline(rec *taskRec) {
 	caller := rt.current
 	rt.current = t
 	rec.state = stateRunning
-	t.next()
+	if why, _ := t.next(); why == switchYield {
+		rt.enqueue(rec)
+	}
+	if rec.state != stateDone && rt.world.Busy() {
+		rt.rejectBusySuspend(rec, t)
+	}
 	rt.current = caller
 	rt.counters.Polls++
 	if rec.state == stateDone {
@@ -244,6 +341,11 @@ func (rt *Runtime) runInline(rec *taskRec) {
 // the record if nobody will read the result.
 func (rt *Runtime) finish(rec *taskRec, t *Task) {
 	rec.task = nil
+	if rt.world.Busy() && rec.err == nil {
+		// The task returned with an arche query still open: the World stays
+		// locked, which every later task would trip over. Say where it began.
+		rec.err = &PanicError{TaskID: rec.id, Value: errWorldLeftBusy}
+	}
 	switch {
 	case t.abandoned:
 		rt.abandoned++
@@ -305,7 +407,7 @@ func (rt *Runtime) insertTask(b runner, co *Task) *taskRec {
 	rt.live++
 	rt.counters.Spawned++
 	if rt.draining {
-		rec.abort = true
+		rec.signal |= sigAbort
 		rec.refused = true
 	}
 	rt.enqueue(rec)
@@ -346,6 +448,7 @@ func (rt *Runtime) unhandledPanic(pe *PanicError) {
 		rt.closeReport.UnjoinedPanics = append(rt.closeReport.UnjoinedPanics, pe)
 	case rt.cfg.panicPolicy == ReturnPanics && rt.pendingPanic == nil:
 		rt.pendingPanic = pe
+		rt.attn.Or(attnStop)
 	}
 }
 
@@ -364,12 +467,10 @@ func (rt *Runtime) onRuntime() bool {
 // is not one of the runtime's tasks.
 func (rt *Runtime) callerTask(op string) *Task {
 	if gid.Supported {
-		// The set lookup is safe from any goroutine; rt.current is read only
-		// once the caller is known to be on the runtime's thread.
-		if g := gid.Current(); rt.gs.Contains(g) {
-			if t := rt.current; t != nil && t.g == g {
-				return t
-			}
+		// The set maps each coroutine of the runtime to its task, and is
+		// safe to read from any goroutine.
+		if t := rt.gs.Lookup(gid.Current()); t != nil {
+			return t
 		}
 	} else if t := rt.current; t != nil {
 		return t

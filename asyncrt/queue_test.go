@@ -15,6 +15,9 @@ func FuzzReadyQueue(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		var q ringQueue
 		recs := make([]taskRec, 8)
+		for i := range recs {
+			recs[i].task = &Task{}
+		}
 		var model []*taskRec
 		for _, op := range ops {
 			rec := &recs[op&7]
@@ -31,7 +34,7 @@ func FuzzReadyQueue(f *testing.F) {
 				}
 			case 3: // pop until a live entry or empty
 				for q.len() > 0 {
-					got := q.pop()
+					got, _ := q.pop()
 					if got == nil {
 						continue
 					}
@@ -54,7 +57,7 @@ func FuzzReadyQueue(f *testing.F) {
 		// Draining yields exactly the model, in order.
 		var rest []*taskRec
 		for q.len() > 0 {
-			if r := q.pop(); r != nil {
+			if r, _ := q.pop(); r != nil {
 				rest = append(rest, r)
 			}
 		}
@@ -67,6 +70,9 @@ func FuzzReadyQueue(f *testing.F) {
 func TestReadyQueueCompactsStaleEntries(t *testing.T) {
 	var q ringQueue
 	recs := make([]taskRec, 2)
+	for i := range recs {
+		recs[i].task = &Task{}
+	}
 	// A loop that queues two tasks and withdraws the first each time: its
 	// entry is never the last one, so it goes stale.
 	for range 100_000 {

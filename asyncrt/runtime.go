@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -43,8 +44,8 @@ type Runtime struct {
 	reqs       chan request
 	exited     chan struct{}
 
-	g  uintptr // the runtime goroutine; immutable once built
-	gs gid.Set // coroutines of this runtime, readable from any goroutine
+	g  uintptr       // the runtime goroutine; immutable once built
+	gs gid.Set[Task] // coroutines of this runtime, readable from any goroutine
 
 	// Reaching the runtime from other goroutines.
 	inbox    inbox
@@ -60,7 +61,7 @@ type Runtime struct {
 	sim      *SimClock // nil for the real clock
 	now      int64     // event time: nanoseconds since epoch, read once a cycle
 	nowFresh bool
-	timers   *wheel.Wheel[timerEvent]
+	timers   wheel.Wheel[timerEvent] // by value: its length is read every cycle
 
 	// Owned by the runtime's thread: its goroutine and the task it runs.
 	tasks         *slab.Slab[taskRec]
@@ -81,8 +82,19 @@ type Runtime struct {
 	abandoned     int            // coroutines stuck after runtime.Goexit
 	closeReport   *ShutdownStats // non-nil while Close unwinds tasks
 	draining      bool           // Shutdown: new spawns are refused
-	lastBodyPool  any
-	bodyPools     map[any]any
+	schedVer      uint64         // the World's SchedulesVersion last synced
+	schedSeen     int            // how many of its schedules are known
+	everyCycle    []*world.Schedule
+	fixed         []*fixedRun
+	// cycleExtras counts reasons for endCycle to run every cycle: every-cycle
+	// schedules and registered descriptors.
+	cycleExtras int
+	// attn is read once per cycle: attnInbox says other goroutines posted
+	// work, attnStop that the loop may have to stop for a reason other than
+	// its root finishing (see stopReason).
+	attn         atomic.Uint32
+	lastBodyPool any
+	bodyPools    map[any]any
 
 	statsMu   sync.Mutex
 	published Stats
@@ -112,6 +124,7 @@ func start(w *world.World, cfg config) (*Runtime, error) {
 		events: make([]reactor.Event, 256),
 	}
 	rt.slot = make(chan struct{}, 1)
+	rt.inbox.attn = &rt.attn
 	rt.tasks, _ = slab.NewUnbounded[taskRec](0)
 	rt.ios, _ = slab.NewUnbounded[ioRec](0)
 	rt.pool.bounded = cfg.poolBounded
@@ -126,7 +139,7 @@ func start(w *world.World, cfg config) (*Runtime, error) {
 	} else {
 		rt.epoch = time.Now()
 	}
-	rt.timers = wheel.New[timerEvent](rt.now)
+	rt.timers.Init(rt.now)
 
 	var err error
 	if rt.poller, err = reactor.NewPoller(); err != nil {
@@ -306,7 +319,7 @@ func (rt *Runtime) runRoot(root runner) error {
 	rt.wd.activate(rt)
 	err := rt.drive(rec, time.Time{})
 	if rec.state != stateDone {
-		rec.abort = true
+		rec.signal |= sigAbort
 		rt.resume(rec)
 	}
 	rt.wd.deactivate()
@@ -315,6 +328,9 @@ func (rt *Runtime) runRoot(root runner) error {
 	rt.tryFree(rec)
 	if pe := rt.pendingPanic; pe != nil {
 		rt.pendingPanic = nil
+		if !rt.closeReq.Load() {
+			rt.attn.And(^uint32(attnStop))
+		}
 		if err == nil || errors.Is(err, ErrAborted) {
 			err = pe
 		}
@@ -337,6 +353,8 @@ type Stats struct {
 	UnhandledPanics uint64
 	// Polls counts task resumptions.
 	Polls uint64
+	// SystemTicks counts schedule ticks run.
+	SystemTicks uint64
 	// Cycles counts runs of the executor loop.
 	Cycles uint64
 	// TimersFired counts timers that expired (sleeps, deadlines, ticks).
@@ -427,6 +445,7 @@ func (rt *Runtime) Close() ShutdownStats {
 		rt.closing = true
 		rt.mu.Unlock()
 		rt.closeReq.Store(true)
+		rt.attn.Or(attnStop)
 		rt.poke()
 		rt.slot <- struct{}{} // once any running BlockOn has returned; kept for good
 		rt.reqs <- request{}
@@ -469,7 +488,7 @@ func (rt *Runtime) shutdownAll() {
 			if rec.state == stateDone {
 				continue
 			}
-			rec.abort = true
+			rec.signal |= sigAbort
 			st.Aborted++
 			rt.resume(rec)
 		}
@@ -488,11 +507,24 @@ func (rt *Runtime) shutdownAll() {
 	rt.pool.idle = nil
 	st.Abandoned = rt.abandoned
 	st.RemoteRefused += rt.inbox.refuseAll()
+	rt.finalizeSystems()
 	rt.tasks.Clear()
 	rt.ready.clear()
 	rt.closeReport = nil
 	rt.publishStats()
 	rt.closed.Store(true)
+}
+
+// finalizeSystems runs the systems' Finalize hooks; a panic there is
+// recorded like any unjoined panic.
+func (rt *Runtime) finalizeSystems() {
+	defer func() {
+		if r := recover(); r != nil {
+			rt.closeStats.UnjoinedPanics = append(rt.closeStats.UnjoinedPanics,
+				&PanicError{Schedule: "(finalize)", Value: r, Stack: debug.Stack()})
+		}
+	}()
+	rt.world.Finalize()
 }
 
 // catchSignals routes SIGINT and SIGTERM to the shutdown signal until the

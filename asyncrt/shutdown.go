@@ -104,6 +104,7 @@ func (rt *Runtime) Shutdown(timeout time.Duration) ShutdownStats {
 // happen any more, or until passes. New spawns are refused meanwhile.
 func (rt *Runtime) drain(until time.Time) error {
 	rt.draining = true
+	rt.attn.Or(attnStop)
 	rt.wd.activate(rt)
 	err := rt.drive(nil, until)
 	rt.wd.deactivate()

@@ -8,6 +8,7 @@ import (
 	"github.com/orrery-go/orrery/asyncrt/internal/gid"
 	"github.com/orrery-go/orrery/asyncrt/internal/wheel"
 	"github.com/orrery-go/orrery/slab"
+	"github.com/orrery-go/orrery/world"
 )
 
 // Task is the running task's handle to its runtime. Every task function
@@ -20,11 +21,12 @@ import (
 // package documentation for the rules tasks follow.
 type Task struct {
 	rt     *Runtime
-	g      uintptr // the coroutine's goroutine, set when it first runs
+	w      *world.World // the runtime's, checked at every suspension
+	g      uintptr      // the coroutine's goroutine, set when it first runs
 	rec    *taskRec
-	next   func() (struct{}, bool)
+	next   func() (switchReason, bool)
 	stop   func()
-	yield  func(struct{}) bool
+	yield  func(switchReason) bool
 	pooled bool
 	// What the task is registered with while it waits; unwind withdraws it.
 	awaiting   slab.Key    // the task whose record holds this one as its waiter
@@ -46,8 +48,8 @@ type taskState uint8
 
 const (
 	stateReady     taskState = iota // spawned, not yet run
-	stateRunning                    // being polled right now
-	stateSuspended                  // waiting at a suspension point
+	stateRunning                    // started: running, or queued again by Yield
+	stateSuspended                  // waiting at a suspension point for a wake-up
 	stateDone                       // finished: returned, panicked or aborted
 )
 
@@ -63,10 +65,9 @@ type taskRec struct {
 	waiter slab.Key
 	state  taskState
 	qseq   uint64 // sequence number of the task's ready-queue entry; 0 if none
-	abort  bool   // abort requested: unwind at the next suspension point
-	// expired: a Timeout deadline passed: unwind to its scope at the next
-	// suspension point.
-	expired bool
+	// signal asks the task to stop at its next suspension point; any bit
+	// set sends it down the slow path (see unwind).
+	signal uint8
 	// remote: spawned from another goroutine; the result goes to a
 	// RemoteHandle, not a JoinHandle.
 	remote bool
@@ -101,23 +102,39 @@ type waitReg interface {
 // suspension point to its top frame.
 type abortSignal struct{}
 
+// switchReason is what a task's coroutine tells the executor when it gives
+// the thread back.
+type switchReason uint8
+
+const (
+	switchSuspend switchReason = iota // waiting: something will wake it
+	switchYield                       // Task.Yield: queue it again
+)
+
+// The bits of taskRec.signal.
+const (
+	sigAbort   = 1 << iota // abort requested
+	sigExpired             // a Timeout deadline passed: unwind to its scope
+	sigBusy                // suspended while the World was busy: panic
+)
+
 // newTask creates a coroutine for running tasks. It must be called on the
 // runtime's thread: the runtime goroutine or one of its tasks.
 func (rt *Runtime) newTask(pooled bool) *Task {
-	t := &Task{rt: rt, pooled: pooled}
+	t := &Task{rt: rt, w: rt.world, pooled: pooled}
 	t.next, t.stop = iter.Pull(t.main)
 	return t
 }
 
 // main is the coroutine's body: it runs the job in t.rec and, if pooled,
 // parks until the runtime hands it the next one.
-func (t *Task) main(yield func(struct{}) bool) {
+func (t *Task) main(yield func(switchReason) bool) {
 	t.yield = yield
 	t.g = gid.Current()
-	t.rt.gs.Add(t.g)
+	t.rt.gs.Add(t.g, t)
 	for {
 		t.runJob()
-		if !t.pooled || !yield(struct{}{}) {
+		if !t.pooled || !yield(switchSuspend) {
 			break
 		}
 	}
@@ -143,7 +160,7 @@ func (t *Task) runJob() {
 			rec.err = ErrGoexit
 			rec.state = stateDone
 			t.abandoned = true
-			for t.yield(struct{}{}) {
+			for t.yield(switchSuspend) {
 			}
 			select {} // never resumed; unreachable unless misused
 		case abortSignal:
@@ -153,10 +170,11 @@ func (t *Task) runJob() {
 		}
 		rec.state = stateDone
 	}()
-	if !rec.abort {
+	if rec.signal&sigAbort == 0 {
+		rec.state = stateRunning
 		rec.body.run(t)
 	}
-	if rec.abort {
+	if rec.signal&sigAbort != 0 {
 		// Aborted before it started, or it recovered the abort signal and
 		// returned anyway: either way the result is not trustworthy.
 		rec.err = ErrAborted
@@ -177,7 +195,7 @@ func (t *Task) runJob() {
 func (t *Task) suspend() {
 	rec := t.rec
 	rec.state = stateSuspended
-	if rec.abort || rec.expired || !t.yield(struct{}{}) || rec.abort || rec.expired {
+	if rec.signal != 0 || !t.yield(switchSuspend) || rec.signal != 0 {
 		t.unwind()
 	}
 }
@@ -188,7 +206,15 @@ func (t *Task) suspend() {
 // scope recovers.
 func (t *Task) unwind() {
 	t.clearWaits()
-	if !t.rec.abort {
+	rec := t.rec
+	if rec.signal&sigBusy != 0 {
+		// The runtime found the World busy when this task suspended, and
+		// sent it straight back here.
+		rec.signal &^= sigBusy
+		rec.state = stateRunning
+		panic(errSuspendWhileBusy)
+	}
+	if rec.signal&sigAbort == 0 {
 		for _, sc := range t.scopes {
 			if sc.expired {
 				t.unwinding = sc.id
@@ -248,27 +274,13 @@ func (t *Task) Runtime() *Runtime { return t.rt }
 // Yield suspends the task and lets every other ready task run before it
 // resumes: the task is queued behind them and runs again in the next cycle.
 func (t *Task) Yield() {
-	// The checks and the queueing are written out here rather than called,
-	// so that only the coroutine switch itself is live across the suspension.
 	if t == nil || gid.Current() != t.g || !gid.Supported && t.rt.current != t {
 		t.misuse("Task.Yield")
 	}
-	// ringQueue.push, written out: the queueing code is too big for the
-	// inliner once inside Yield, and a call here costs more than the copy.
+	// The executor queues the task again when it sees switchYield: it has
+	// the task at hand there, so the queueing costs fewer loads than here.
 	rec := t.rec
-	q := &t.rt.ready
-	if rec.qseq == 0 {
-		if q.n == len(q.buf) {
-			q.grow()
-		}
-		q.seq++
-		rec.qseq = q.seq
-		q.buf[q.tail] = readyEntry{rec, q.seq}
-		q.tail = (q.tail + 1) & q.mask
-		q.n++
-	}
-	rec.state = stateSuspended
-	if rec.abort || rec.expired || !t.yield(struct{}{}) || rec.abort || rec.expired {
+	if rec.signal != 0 || !t.yield(switchYield) || rec.signal != 0 {
 		t.unwind()
 	}
 }

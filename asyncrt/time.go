@@ -19,6 +19,7 @@ const (
 	timerWake     timerKind = iota // wake a sleeping task
 	timerDeadline                  // expire a Timeout scope
 	timerIO                        // expire a socket deadline: task is the IO key, scope the direction
+	timerSchedule                  // tick a fixed-rate schedule: scope is its index
 )
 
 // timerEvent is what a timer carries. It holds no pointers, so the timer
@@ -31,8 +32,12 @@ type timerEvent struct {
 
 // fire acts on an expired timer.
 func (rt *Runtime) fire(ev timerEvent) {
-	if ev.kind == timerIO {
+	switch ev.kind {
+	case timerIO:
 		rt.fireIODeadline(ev.task, int(ev.scope))
+		return
+	case timerSchedule:
+		rt.runFixed(int(ev.scope))
 		return
 	}
 	rec, ok := rt.tasks.Get(ev.task)
@@ -48,7 +53,7 @@ func (rt *Runtime) fire(ev timerEvent) {
 			if t.scopes[i].id == ev.scope {
 				t.scopes[i].expired = true
 				t.scopes[i].timer = wheel.Timer{}
-				rec.expired = true
+				rec.signal |= sigExpired
 			}
 		}
 	}
@@ -157,7 +162,7 @@ func (t *Task) pushScope(deadline int64) uint64 {
 	sc := deadlineScope{id: t.nextScope}
 	if deadline <= rt.eventTime() {
 		sc.expired = true
-		t.rec.expired = true
+		t.rec.signal |= sigExpired
 	} else {
 		sc.timer = rt.timers.Schedule(deadline, timerEvent{task: t.rec.key, scope: sc.id, kind: timerDeadline})
 	}
@@ -179,7 +184,10 @@ func (t *Task) popScope(id uint64) {
 	for _, sc := range t.scopes {
 		expired = expired || sc.expired
 	}
-	t.rec.expired = expired
+	t.rec.signal &^= sigExpired
+	if expired {
+		t.rec.signal |= sigExpired
+	}
 }
 
 // MissedTickBehavior is what an [Interval] does about ticks it could not

@@ -1,12 +1,23 @@
 // Package world holds an Orrery program's state: an arche ECS world kept at a
-// stable address, so that the runtime, its tasks and its systems all refer to
-// the same one.
+// stable address, its resources, and the systems that update it on
+// schedules.
 //
-// This package is the home of resources, systems and schedules; for now it
-// provides the World itself and the escape hatch to arche's full API.
+// A World is used from one thread: under an asyncrt Runtime, the runtime's.
+// The runtime runs the World's schedules — every cycle, or at a fixed rate —
+// and its tasks reach the World through worldctx. Entities, components,
+// filters, queries, batches and listeners are arche's, used through ECS().
 package world
 
-import "github.com/mlange-42/arche/ecs"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/mlange-42/arche/ecs"
+)
+
+// ErrBusy is returned by operations that cannot run while a query is open
+// or a callback holds the World.
+var ErrBusy = errors.New("world: busy (a query is open or a callback holds the World)")
 
 // World is the single authoritative state of a program. It wraps an arche
 // [ecs.World]; arche binds its methods to the world's address, so a World must
@@ -17,18 +28,112 @@ import "github.com/mlange-42/arche/ecs"
 type World struct {
 	_   noCopy
 	ecs ecs.World
+
+	busy     int              // depth of Scope callbacks running
+	deferred []func(w *World) // commands waiting for a safe point
+	applying bool             // ApplyDeferred is running
+	resEpoch uint64           // bumped when a resource is added or removed
+	scheds   []*Schedule      // in the order they were added
+	schedVer uint64           // bumped when a schedule is added
+	current  *Schedule        // the schedule whose systems are running
+	finals   []Finalizer      // initialised systems with a Finalize, in order
 }
 
+// Option configures a World.
+type Option func(*options)
+
+type options struct {
+	capacity int
+}
+
+// Capacity sets the number of entities the World reserves room for up front
+// (it grows beyond as needed). A capacity below 1 panics in New.
+func Capacity(n int) Option { return func(o *options) { o.capacity = n } }
+
 // New returns an empty World.
-func New() *World {
+func New(opts ...Option) *World {
+	o := options{capacity: 128}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.capacity < 1 {
+		panic(fmt.Sprintf("world: Capacity(%d): must be at least 1", o.capacity))
+	}
 	w := &World{}
-	w.ecs = ecs.NewWorld()
+	w.ecs = ecs.NewWorld(o.capacity)
 	return w
 }
 
 // ECS returns the underlying arche world: entities, components, filters,
 // queries, batches and listeners are used through it directly.
 func (w *World) ECS() *ecs.World { return &w.ecs }
+
+// Busy reports whether the World must not be left mid-operation: a query is
+// open, or a Scope callback (worldctx's With) is running. The asyncrt
+// runtime refuses to suspend a task while its World is busy.
+func (w *World) Busy() bool { return w.busy > 0 || w.ecs.IsLocked() }
+
+// Scope runs fn with the World marked busy (see Busy), so that fn cannot be
+// suspended half-way by the runtime.
+func (w *World) Scope(fn func(w *World)) {
+	w.busy++
+	defer func() { w.busy-- }()
+	fn(w)
+}
+
+// Defer queues a command, typically a structural change, to be applied at
+// the next safe point: after the running system or task poll, when no query
+// is open. Commands are applied in the order they were queued.
+func (w *World) Defer(fn func(w *World)) {
+	if fn == nil {
+		panic("world: Defer called with a nil function")
+	}
+	w.deferred = append(w.deferred, fn)
+}
+
+// HasDeferred reports whether commands are waiting for a safe point.
+func (w *World) HasDeferred() bool { return len(w.deferred) > 0 }
+
+// ApplyDeferred applies the queued commands in order, including those they
+// queue in turn. It returns ErrBusy, applying nothing, while the World is
+// busy. Drivers (the runtime) call it at their safe points.
+func (w *World) ApplyDeferred() error {
+	if w.applying || len(w.deferred) == 0 {
+		return nil
+	}
+	if w.Busy() {
+		return ErrBusy
+	}
+	w.applying = true
+	defer func() { w.applying = false }()
+	for len(w.deferred) > 0 {
+		fn := w.deferred[0]
+		w.deferred[0] = nil
+		w.deferred = w.deferred[1:]
+		fn(w) // if it panics, the commands after it stay queued
+	}
+	return nil
+}
+
+// Reset removes every entity and every resource. Entities are removed one
+// by one rather than by arche's own Reset, so their generations keep
+// counting up: an Entity handle kept from before never matches an entity
+// made after. Schedules and systems stay. It returns ErrBusy while the World
+// is busy.
+func (w *World) Reset() error {
+	if w.Busy() {
+		return ErrBusy
+	}
+	w.ecs.Batch().RemoveEntities(ecs.All())
+	for _, id := range ecs.ResourceIDs(&w.ecs) {
+		if w.ecs.Resources().Has(id) {
+			w.ecs.Resources().Remove(id)
+		}
+	}
+	w.resEpoch++
+	w.deferred = w.deferred[:0]
+	return nil
+}
 
 // noCopy makes go vet's copylocks check flag copies of a World.
 type noCopy struct{}

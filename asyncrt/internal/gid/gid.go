@@ -13,56 +13,76 @@ package gid
 
 import "sync/atomic"
 
-// Set is a set of goroutine identities with a single writer and any number of
-// concurrent readers: Add and Remove must be called from one goroutine at a
-// time (the runtime's thread), Contains from anywhere, without a data race.
-type Set struct {
-	table atomic.Pointer[[]atomic.Uintptr]
+// Set maps goroutine identities to values of type V, with a single writer
+// and any number of concurrent readers: Add and Remove must be called from
+// one goroutine at a time (the runtime's thread), Contains and Lookup from
+// anywhere, without a data race.
+type Set[V any] struct {
+	table atomic.Pointer[table[V]]
 	n     int // live entries, writer only
 	used  int // live entries plus tombstones, writer only
+}
+
+type table[V any] struct {
+	keys []atomic.Uintptr
+	vals []atomic.Pointer[V]
 }
 
 const tombstone = ^uintptr(0)
 
 // Contains reports whether g is in the set. It is safe for concurrent use.
-func (s *Set) Contains(g uintptr) bool {
+func (s *Set[V]) Contains(g uintptr) bool {
+	_, ok := s.find(g)
+	return ok
+}
+
+// Lookup returns the value stored with g, or nil. It is safe for
+// concurrent use.
+func (s *Set[V]) Lookup(g uintptr) *V {
+	if v, ok := s.find(g); ok {
+		return v
+	}
+	return nil
+}
+
+func (s *Set[V]) find(g uintptr) (*V, bool) {
 	if g == 0 || g == tombstone {
-		return false
+		return nil, false
 	}
-	tp := s.table.Load()
-	if tp == nil {
-		return false
+	t := s.table.Load()
+	if t == nil {
+		return nil, false
 	}
-	t := *tp
-	mask := uintptr(len(t) - 1)
+	mask := uintptr(len(t.keys) - 1)
 	for i := hash(g) & mask; ; i = (i + 1) & mask {
-		switch t[i].Load() {
+		switch t.keys[i].Load() {
 		case g:
-			return true
+			return t.vals[i].Load(), true
 		case 0:
-			return false
+			return nil, false
 		}
 	}
 }
 
-// Add inserts g. Writer only.
-func (s *Set) Add(g uintptr) {
+// Add inserts g with value v (or replaces its value). Writer only.
+func (s *Set[V]) Add(g uintptr, v *V) {
 	if g == 0 || g == tombstone {
 		return
 	}
-	tp := s.table.Load()
-	if tp == nil || (s.used+1)*4 > len(*tp)*3 {
+	t := s.table.Load()
+	if t == nil || (s.used+1)*4 > len(t.keys)*3 {
 		s.rehash()
-		tp = s.table.Load()
+		t = s.table.Load()
 	}
-	t := *tp
-	mask := uintptr(len(t) - 1)
+	mask := uintptr(len(t.keys) - 1)
 	for i := hash(g) & mask; ; i = (i + 1) & mask {
-		switch t[i].Load() {
+		switch t.keys[i].Load() {
 		case g:
+			t.vals[i].Store(v)
 			return
 		case 0:
-			t[i].Store(g)
+			t.vals[i].Store(v) // the value first: readers that find the key find it
+			t.keys[i].Store(g)
 			s.n++
 			s.used++
 			return
@@ -71,17 +91,17 @@ func (s *Set) Add(g uintptr) {
 }
 
 // Remove deletes g. Writer only.
-func (s *Set) Remove(g uintptr) {
-	tp := s.table.Load()
-	if tp == nil || g == 0 || g == tombstone {
+func (s *Set[V]) Remove(g uintptr) {
+	t := s.table.Load()
+	if t == nil || g == 0 || g == tombstone {
 		return
 	}
-	t := *tp
-	mask := uintptr(len(t) - 1)
+	mask := uintptr(len(t.keys) - 1)
 	for i := hash(g) & mask; ; i = (i + 1) & mask {
-		switch t[i].Load() {
+		switch t.keys[i].Load() {
 		case g:
-			t[i].Store(tombstone)
+			t.keys[i].Store(tombstone)
+			t.vals[i].Store(nil)
 			s.n--
 			return
 		case 0:
@@ -91,33 +111,34 @@ func (s *Set) Remove(g uintptr) {
 }
 
 // Len returns the number of goroutines in the set. Writer only.
-func (s *Set) Len() int { return s.n }
+func (s *Set[V]) Len() int { return s.n }
 
 // rehash publishes a new table sized for the live entries, dropping
 // tombstones. Readers keep probing the old table until they load the new one;
 // both hold every live entry.
-func (s *Set) rehash() {
+func (s *Set[V]) rehash() {
 	size := 16
 	for size*3 < (s.n+1)*4*2 {
 		size *= 2
 	}
-	t := make([]atomic.Uintptr, size)
+	t := &table[V]{keys: make([]atomic.Uintptr, size), vals: make([]atomic.Pointer[V], size)}
 	mask := uintptr(size - 1)
 	if old := s.table.Load(); old != nil {
-		for i := range *old {
-			g := (*old)[i].Load()
+		for i := range old.keys {
+			g := old.keys[i].Load()
 			if g == 0 || g == tombstone {
 				continue
 			}
 			j := hash(g) & mask
-			for t[j].Load() != 0 {
+			for t.keys[j].Load() != 0 {
 				j = (j + 1) & mask
 			}
-			t[j].Store(g)
+			t.vals[j].Store(old.vals[i].Load())
+			t.keys[j].Store(g)
 		}
 	}
 	s.used = s.n
-	s.table.Store(&t)
+	s.table.Store(t)
 }
 
 func hash(g uintptr) uintptr {

@@ -65,34 +65,38 @@ func TestCurrentTellsGoroutinesApart(t *testing.T) {
 }
 
 func TestSetModel(t *testing.T) {
-	var s gid.Set
+	var s gid.Set[int]
 	model := map[uintptr]bool{}
 	assert.False(t, s.Contains(8))
 	for i := uintptr(1); i <= 2000; i++ {
 		g := i * 424
-		s.Add(g)
+		s.Add(g, new(int))
 		model[g] = true
 		if i%3 == 0 {
 			s.Remove(g - 424)
 			delete(model, g-424)
 		}
 	}
-	s.Add(424 * 5) // re-adding is harmless
+	s.Add(424*5, new(int)) // re-adding is harmless
 	model[424*5] = true
 	assert.Equal(t, len(model), s.Len())
 	for i := uintptr(0); i <= 2100; i++ {
 		g := i * 424
 		assert.Equal(t, model[g], s.Contains(g), "g=%d", g)
+		assert.Equal(t, model[g], s.Lookup(g) != nil, "g=%d", g)
 	}
+	v := 7
+	s.Add(99*8, &v)
+	assert.Same(t, &v, s.Lookup(99*8))
 	s.Remove(12345) // removing an absent id is harmless
 	assert.False(t, s.Contains(0))
 	assert.False(t, s.Contains(^uintptr(0)))
 }
 
 func TestSetConcurrentReaders(t *testing.T) {
-	var s gid.Set
+	var s gid.Set[int]
 	const stable = 4243 * 8 // never a multiple of 16, unlike the churn below
-	s.Add(stable)
+	s.Add(stable, new(int))
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	for range 4 {
@@ -111,7 +115,7 @@ func TestSetConcurrentReaders(t *testing.T) {
 		})
 	}
 	for i := uintptr(1); i < 20000; i++ {
-		s.Add(i * 16)
+		s.Add(i*16, new(int))
 		s.Remove(i * 16)
 	}
 	close(stop)

@@ -79,17 +79,25 @@ type Wheel[T any] struct {
 	seq      uint64
 	due      []dueRef
 	dueNext  int
+	n        int // timers scheduled, not yet fired or cancelled
 }
 
 // New returns an empty wheel whose clock starts at now (nanoseconds, not
 // negative).
 func New[T any](now int64) *Wheel[T] {
-	entries, _ := slab.NewUnbounded[entry[T]](1024)
-	return &Wheel[T]{entries: entries, elapsed: uint64(max(now, 0)) >> TickShift}
+	w := &Wheel[T]{}
+	w.Init(now)
+	return w
+}
+
+// Init readies a zero Wheel (one kept by value) whose clock starts at now.
+func (w *Wheel[T]) Init(now int64) {
+	w.entries, _ = slab.NewUnbounded[entry[T]](1024)
+	w.elapsed = uint64(max(now, 0)) >> TickShift
 }
 
 // Len returns the number of timers scheduled and not yet fired or cancelled.
-func (w *Wheel[T]) Len() int { return w.entries.Len() }
+func (w *Wheel[T]) Len() int { return w.n }
 
 // Schedule adds a timer that fires at deadline (nanoseconds) carrying v. A
 // deadline that has already passed fires at the next Poll.
@@ -101,6 +109,7 @@ func (w *Wheel[T]) Schedule(deadline int64, v T) Timer {
 	}
 	e.deadline, e.seq, e.when, e.val = deadline, w.seq, ticksUp(deadline), v
 	w.place(k.Index(), e)
+	w.n++
 	return Timer{k}
 }
 
@@ -206,6 +215,7 @@ func (w *Wheel[T]) Cancel(t Timer) bool {
 		}
 	}
 	w.entries.Delete(t.key)
+	w.n--
 	return true
 }
 
@@ -273,6 +283,7 @@ func (w *Wheel[T]) Poll(now int64) (T, bool) {
 			ref := w.due[w.dueNext]
 			w.dueNext++
 			if v, ok := w.entries.Remove(ref.key); ok {
+				w.n--
 				return v.val, true
 			}
 		}
