@@ -103,7 +103,7 @@ func (rt *Runtime) drive(root *taskRec, drainUntil time.Time) error {
 // that finished, one that suspended while the World was busy, or deferred
 // World commands.
 func (rt *Runtime) afterPoll(rec *taskRec, t *Task) {
-	if rec.state != stateDone && rt.world.Busy() {
+	if rec.state != stateDone && rt.worldBusy() {
 		rt.rejectBusySuspend(rec, t)
 	}
 	if rec.state == stateDone {
@@ -288,7 +288,7 @@ func (rt *Runtime) resume(rec *taskRec) {
 	if why, _ := t.next(); why == switchYield {
 		rt.enqueue(rec)
 	}
-	if rec.state != stateDone && rt.world.Busy() {
+	if rec.state != stateDone && rt.worldBusy() {
 		rt.rejectBusySuspend(rec, t)
 	}
 	rt.current = nil
@@ -299,6 +299,16 @@ func (rt *Runtime) resume(rec *taskRec) {
 	if rt.world.HasDeferred() {
 		rt.applyDeferred(rec)
 	}
+}
+
+// worldBusy is World.Busy, except that once a task has left a query open
+// for good (reported where it finished), only Scope callbacks count: the
+// leaked lock would otherwise fail every task after it.
+func (rt *Runtime) worldBusy() bool {
+	if rt.queryLeaked {
+		return rt.world.InScope()
+	}
+	return rt.world.Busy()
 }
 
 // rejectBusySuspend handles a task that suspended while the World was busy
@@ -327,7 +337,7 @@ func (rt *Runtime) runInline(rec *taskRec) {
 	if why, _ := t.next(); why == switchYield {
 		rt.enqueue(rec)
 	}
-	if rec.state != stateDone && rt.world.Busy() {
+	if rec.state != stateDone && rt.worldBusy() {
 		rt.rejectBusySuspend(rec, t)
 	}
 	rt.current = caller
@@ -341,10 +351,14 @@ func (rt *Runtime) runInline(rec *taskRec) {
 // the record if nobody will read the result.
 func (rt *Runtime) finish(rec *taskRec, t *Task) {
 	rec.task = nil
-	if rt.world.Busy() && rec.err == nil {
+	if !rt.queryLeaked && rt.world.Busy() && !rt.world.InScope() {
 		// The task returned with an arche query still open: the World stays
-		// locked, which every later task would trip over. Say where it began.
-		rec.err = &PanicError{TaskID: rec.id, Value: errWorldLeftBusy}
+		// locked. Blame this task, once; structural changes will fail from
+		// now on, with arche's own message.
+		rt.queryLeaked = true
+		if rec.err == nil {
+			rec.err = &PanicError{TaskID: rec.id, Value: errWorldLeftBusy}
+		}
 	}
 	switch {
 	case t.abandoned:

@@ -86,6 +86,8 @@ type Runtime struct {
 	schedSeen     int            // how many of its schedules are known
 	everyCycle    []*world.Schedule
 	fixed         []*fixedRun
+	// queryLeaked: a task returned with an arche query open (see finish).
+	queryLeaked bool
 	// cycleExtras counts reasons for endCycle to run every cycle: every-cycle
 	// schedules and registered descriptors.
 	cycleExtras int

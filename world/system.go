@@ -168,9 +168,11 @@ func (s *Schedule) TicksBy(d time.Duration) uint64 {
 		return 0
 	}
 	if s.timing.hz > 0 {
+		// The largest k with floor(k*1e9/hz) <= d, i.e. k*1e9 < (d+1)*hz,
+		// split at whole seconds so that nothing overflows.
 		hz := uint64(s.timing.hz)
 		secs, rest := uint64(d/time.Second), uint64(d%time.Second)
-		return secs*hz + rest*hz/uint64(time.Second)
+		return secs*hz + ((rest+1)*hz-1)/uint64(time.Second)
 	}
 	return uint64(d / s.timing.period)
 }

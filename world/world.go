@@ -73,6 +73,10 @@ func (w *World) ECS() *ecs.World { return &w.ecs }
 // runtime refuses to suspend a task while its World is busy.
 func (w *World) Busy() bool { return w.busy > 0 || w.ecs.IsLocked() }
 
+// InScope reports whether a Scope callback is running (Busy without the
+// query locks).
+func (w *World) InScope() bool { return w.busy > 0 }
+
 // Scope runs fn with the World marked busy (see Busy), so that fn cannot be
 // suspended half-way by the runtime.
 func (w *World) Scope(fn func(w *World)) {
