@@ -8,7 +8,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/mlange-42/arche/generic"
+
 	"github.com/orrery-go/orrery/asyncrt"
+	"github.com/orrery-go/orrery/world"
+	"github.com/orrery-go/orrery/worldctx"
 )
 
 func ExampleBlockOn() {
@@ -249,4 +253,64 @@ func ExampleSelect() {
 	// no quote for 500ms
 	// no quote for 500ms
 	// stopped
+}
+
+type book struct{ Bid, Ask float64 }
+
+type quote struct {
+	Bid, Ask float64
+}
+
+type fill struct{ Px float64 }
+
+// A task reaches the World through its Ctx: a pre-resolved handler applies
+// each quote to the book resource with a direct call, Defer queues an
+// entity for the next safe point, and WithValue reads a result out.
+func ExampleTask_World() {
+	w := world.New()
+	_ = world.AddResource(w, &book{})
+	rt, _ := asyncrt.New(w)
+	defer rt.Close()
+
+	spread, _ := asyncrt.BlockOn(rt, func(t *asyncrt.Task) float64 {
+		ctx := t.World()
+		onQuote, err := worldctx.NewHandler1(ctx, func(q quote, b *book) {
+			b.Bid, b.Ask = q.Bid, q.Ask
+		})
+		if err != nil {
+			panic(err)
+		}
+		tx, rx, _ := asyncrt.NewChan[quote](t.Runtime(), 8)
+		asyncrt.Spawn(t, func(t *asyncrt.Task) struct{} {
+			defer tx.Close()
+			for _, q := range []quote{{99.5, 100.5}, {99.75, 100.25}} {
+				_ = tx.Send(t, q)
+				t.Sleep(time.Millisecond)
+			}
+			return struct{}{}
+		})
+		for {
+			q, err := rx.Recv(t) // wait outside any World access
+			if err != nil {
+				break // the sender closed
+			}
+			onQuote.Run(q)
+		}
+		ctx.Defer(func(w *world.World) {
+			fills := generic.NewMap1[fill](w.ECS())
+			fills.NewWith(&fill{Px: 100})
+		})
+		t.Yield() // a safe point: the deferred entity now exists
+		return worldctx.WithValue(ctx, func(w *world.World) float64 {
+			b := world.MustResource[book](w)
+			q := generic.NewFilter1[fill]().Query(w.ECS())
+			fmt.Println("fills:", q.Count())
+			q.Close() // Count leaves the query open; a task must not
+			return b.Ask - b.Bid
+		})
+	})
+	fmt.Println("spread:", spread)
+	// Output:
+	// fills: 1
+	// spread: 0.5
 }
