@@ -1,0 +1,379 @@
+// Package exchange is the simulated equities exchange of the trading
+// example, itself an Orrery program. It keeps a price-time-priority book per
+// instrument and speaks the field's wire formats over loopback:
+//
+//   - order entry: OUCH 4.2 messages framed by SoupBinTCP 3.0 (login,
+//     heartbeats both ways, sequenced replies replayed on re-login, logout),
+//     with cancel-on-disconnect;
+//   - market data: ITCH 5.0 messages packed into MoldUDP64 packets, sent by
+//     unicast UDP to one loopback address;
+//   - recovery: a GLIMPSE-style snapshot over SoupBinTCP (an Add Order per
+//     resting order, then End of Snapshot with the feed sequence number it
+//     covers);
+//   - a seeded synthetic order flow: a random-walk fair price per
+//     instrument, passive orders around it, cancels and aggressive orders.
+//
+// Faults can be switched on: a feed drop rate (packets that take sequence
+// numbers but are never sent) and periodic cuts of the order sessions.
+//
+// An Exchange lives on one asyncrt runtime: call Start and Serve from one of
+// its tasks.
+package exchange
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"sort"
+	"time"
+
+	"github.com/orrery-go/orrery/asyncrt"
+	"github.com/orrery-go/orrery/examples/trading/internal/book"
+	"github.com/orrery-go/orrery/examples/trading/internal/itch"
+	"github.com/orrery-go/orrery/examples/trading/internal/moldudp64"
+	"github.com/orrery-go/orrery/examples/trading/internal/ouch"
+)
+
+// Tick is the price increment of every instrument: one cent, in ITCH and
+// OUCH price units (four implied decimals).
+const Tick = 100
+
+// MaxInstruments bounds Config.Instruments.
+const MaxInstruments = 9999
+
+// MaxOrderShares is the largest order the exchange accepts.
+const MaxOrderShares = 1_000_000
+
+// Config describes an exchange.
+type Config struct {
+	// Instruments is the number of instruments, 1 to MaxInstruments. They
+	// get stock locate codes 1..n and symbols SYM0001, SYM0002, ...
+	Instruments int
+	// Rate is the synthetic order flow in order events per second, spread
+	// over the instruments (0: no synthetic flow).
+	Rate int
+	// Seed makes the synthetic flow and the drops reproducible.
+	Seed uint64
+	// DropRate is the fraction of feed packets the exchange "loses": they
+	// take sequence numbers but are never sent, as on a lossy network.
+	DropRate float64
+	// CutEvery cuts every logged-in order session this often (0: never).
+	CutEvery time.Duration
+	// Feed is where market-data packets go. It must be a loopback address:
+	// a real exchange multicasts, this one only ever talks to this machine.
+	Feed netip.AddrPort
+	// OrderAddr and SnapshotAddr are the TCP listen addresses for order
+	// entry and snapshots ("127.0.0.1:0" picks free ports).
+	OrderAddr, SnapshotAddr string
+	// Session names the trading session on the feed and the order port
+	// (1 to 10 letters or digits).
+	Session string
+	// Users maps order-entry usernames to passwords.
+	Users map[string]string
+	// Heartbeat is how often the exchange sends a heartbeat on an idle
+	// connection or feed (default 1 s). A client silent for three
+	// heartbeats is disconnected.
+	Heartbeat time.Duration
+	// MaxPacket is the largest feed packet in bytes (default 1400).
+	MaxPacket int
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.Instruments < 1 || c.Instruments > MaxInstruments:
+		return fmt.Errorf("exchange: Instruments = %d, want 1..%d", c.Instruments, MaxInstruments)
+	case c.Rate < 0 || c.Rate > 10_000_000:
+		return fmt.Errorf("exchange: Rate = %d, want 0..10000000 events/s", c.Rate)
+	case !(c.DropRate >= 0 && c.DropRate < 1):
+		return fmt.Errorf("exchange: DropRate = %v, want [0, 1)", c.DropRate)
+	case c.CutEvery < 0:
+		return fmt.Errorf("exchange: CutEvery = %v must not be negative", c.CutEvery)
+	case !c.Feed.IsValid() || !c.Feed.Addr().IsLoopback() || c.Feed.Port() == 0:
+		return fmt.Errorf("exchange: Feed = %v: want a loopback address with a port", c.Feed)
+	case len(c.Users) == 0:
+		return errors.New("exchange: no order-entry users configured")
+	case c.Heartbeat < 0:
+		return fmt.Errorf("exchange: Heartbeat = %v must not be negative", c.Heartbeat)
+	}
+	if _, err := moldudp64.NewSession(c.Session); err != nil {
+		return fmt.Errorf("exchange: Session: %w", err)
+	}
+	if c.Heartbeat == 0 {
+		c.Heartbeat = time.Second
+	}
+	if c.MaxPacket == 0 {
+		c.MaxPacket = 1400
+	}
+	if c.MaxPacket < 64 || c.MaxPacket > 65507 {
+		return fmt.Errorf("exchange: MaxPacket = %d, want 64..65507", c.MaxPacket)
+	}
+	return nil
+}
+
+// Position is one user's position in one instrument, from the exchange's
+// executions: what the user's own books must agree with.
+type Position struct {
+	Locate uint16
+	Stock  string
+	// Qty is the net position in shares (bought minus sold).
+	Qty int64
+	// Cash is the cash flow in price units (four implied decimals): minus
+	// the cost of buys, plus the proceeds of sells.
+	Cash int64
+	// Fills and Volume count the user's executions and shares traded.
+	Fills, Volume int64
+}
+
+// Stats counts what an exchange did.
+type Stats struct {
+	FeedMessages, FeedPackets, FeedDropped, FeedHeartbeats uint64
+	// SyntheticOrders counts the orders of the synthetic flow.
+	SyntheticOrders uint64
+	// Orders, Replaces and Cancels count what order-entry users sent;
+	// Rejects the orders and replaces refused.
+	Orders, Replaces, Cancels, Rejects uint64
+	// Executions counts matches on every book; UserFills the executions
+	// reported to order-entry users (a match between two users counts
+	// twice).
+	Executions, UserFills                              uint64
+	Logins, LoginRejects, Disconnects, Cuts, Snapshots uint64
+	// DisconnectCancels counts orders cancelled by cancel-on-disconnect.
+	DisconnectCancels uint64
+	// Malformed counts packets and messages that could not be decoded;
+	// they are skipped.
+	Malformed uint64
+}
+
+type instrument struct {
+	locate uint16
+	name   string
+	stock  itch.Stock
+	ostock ouch.Stock
+	book   *book.Book
+	fair   int64          // the synthetic flow's fair price
+	synth  []book.OrderID // resting synthetic orders, oldest first
+}
+
+// owned is an order entered by an order-entry user.
+type owned struct {
+	u     *user
+	token ouch.Token
+	inst  *instrument
+}
+
+// Exchange is a simulated exchange. Its methods must be called from the
+// tasks of one runtime, except Stats and Positions after that runtime has
+// stopped serving.
+type Exchange struct {
+	cfg     Config
+	session moldudp64.Session
+	insts   []*instrument
+	bySym   map[ouch.Stock]*instrument
+	users   map[string]*user
+	userIDs []*user // by book owner id - 1
+	owners  map[book.OrderID]owned
+
+	nextRef   uint64
+	nextMatch uint64
+	flowRng   *rand.Rand
+	dropRng   *rand.Rand
+	midnight  time.Time
+	now       time.Time // the current step's time
+	fills     []book.Fill
+	msg       []byte
+	feed      feedPublisher
+
+	orderLn, snapLn *asyncrt.TCPListener
+	stats           Stats
+	started         bool
+	failed          error // why a listener stopped early
+}
+
+// New validates cfg and returns an exchange ready to Start.
+func New(cfg Config) (*Exchange, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	session, _ := moldudp64.NewSession(cfg.Session)
+	x := &Exchange{
+		cfg:     cfg,
+		session: session,
+		bySym:   make(map[ouch.Stock]*instrument, cfg.Instruments),
+		users:   make(map[string]*user, len(cfg.Users)),
+		owners:  make(map[book.OrderID]owned),
+		nextRef: 1,
+		msg:     make([]byte, 0, 128), // room for any message: encoding never allocates
+		flowRng: rand.New(rand.NewPCG(cfg.Seed, 0x6f72646572)),
+		dropRng: rand.New(rand.NewPCG(cfg.Seed, 0x64726f70)),
+	}
+	for i := range cfg.Instruments {
+		name := fmt.Sprintf("SYM%04d", i+1)
+		stock, err := itch.NewStock(name)
+		if err != nil {
+			return nil, err
+		}
+		ostock, err := ouch.NewStock(name)
+		if err != nil {
+			return nil, err
+		}
+		in := &instrument{
+			locate: uint16(i + 1),
+			name:   name,
+			stock:  stock,
+			ostock: ostock,
+			book:   book.New(),
+			fair:   int64(20+10*(i%10)) * 10_000, // $20.00, $30.00, ... in price units
+		}
+		x.insts = append(x.insts, in)
+		x.bySym[ostock] = in
+	}
+	names := make([]string, 0, len(cfg.Users))
+	for name := range cfg.Users {
+		names = append(names, name)
+	}
+	sort.Strings(names) // owner ids independent of map order
+	for _, name := range names {
+		if len(name) == 0 || len(name) > 6 {
+			return nil, fmt.Errorf("exchange: username %q: want 1 to 6 characters", name)
+		}
+		u := newUser(name, cfg.Users[name], uint32(len(x.userIDs)+1))
+		x.users[name] = u
+		x.userIDs = append(x.userIDs, u)
+	}
+	return x, nil
+}
+
+// Start binds the order-entry and snapshot listeners and the feed socket.
+// After it returns, OrderAddr and SnapshotAddr give the bound addresses.
+func (x *Exchange) Start(t *asyncrt.Task) error {
+	if x.started {
+		return errors.New("exchange: Start called twice")
+	}
+	var err error
+	if x.orderLn, err = asyncrt.ListenTCP(t, "tcp", x.cfg.OrderAddr, asyncrt.ReuseAddr(true)); err != nil {
+		return fmt.Errorf("exchange: order entry: %w", err)
+	}
+	if x.snapLn, err = asyncrt.ListenTCP(t, "tcp", x.cfg.SnapshotAddr, asyncrt.ReuseAddr(true)); err != nil {
+		x.orderLn.Close()
+		return fmt.Errorf("exchange: snapshots: %w", err)
+	}
+	network := "udp4"
+	if x.cfg.Feed.Addr().Is6() {
+		network = "udp6"
+	}
+	udp, err := asyncrt.ListenUDP(t, network, netip.AddrPortFrom(x.cfg.Feed.Addr(), 0).String(), asyncrt.WriteBuffer(4<<20))
+	if err != nil {
+		x.orderLn.Close()
+		x.snapLn.Close()
+		return fmt.Errorf("exchange: feed socket: %w", err)
+	}
+	if err := x.feed.init(x, udp); err != nil {
+		udp.Close()
+		x.orderLn.Close()
+		x.snapLn.Close()
+		return err
+	}
+	x.started = true
+	x.setNow(t)
+	x.midnight = x.now.UTC().Truncate(24 * time.Hour)
+	return nil
+}
+
+// OrderAddr is the order-entry listener's address.
+func (x *Exchange) OrderAddr() netip.AddrPort { return x.orderLn.AddrPort() }
+
+// SnapshotAddr is the snapshot listener's address.
+func (x *Exchange) SnapshotAddr() netip.AddrPort { return x.snapLn.AddrPort() }
+
+// Serve runs the exchange until stop is cancelled, then ends the session:
+// an end-of-day event to every logged-in user, End of Messages and a
+// MoldUDP64 end-of-session on the feed, and every socket closed.
+func (x *Exchange) Serve(t *asyncrt.Task, stop *asyncrt.CancellationToken) error {
+	if !x.started {
+		return errors.New("exchange: Serve called before Start")
+	}
+	tasks := asyncrt.NewJoinSet[struct{}]()
+	tasks.Spawn(t, func(t *asyncrt.Task) struct{} { x.acceptOrders(t, tasks); return struct{}{} })
+	tasks.Spawn(t, func(t *asyncrt.Task) struct{} { x.acceptSnapshots(t, tasks); return struct{}{} })
+	tasks.Spawn(t, x.feedHeartbeats)
+	if x.cfg.Rate > 0 {
+		tasks.Spawn(t, x.runFlow)
+	}
+	if x.cfg.CutEvery > 0 {
+		tasks.Spawn(t, x.cutSessions)
+	}
+	x.setNow(t)
+	x.feed.add(t, x.systemEvent(itch.EventStartOfMessages))
+	x.feed.add(t, x.systemEvent(itch.EventStartOfMarketHours))
+	x.feed.flush(t)
+
+	stop.Cancelled(t)
+	x.orderLn.Close()
+	x.snapLn.Close()
+	// End the day on every order session and give the writers a moment to
+	// deliver it before the remaining tasks are aborted.
+	x.setNow(t)
+	for _, u := range x.userIDs {
+		if u.sess != nil {
+			u.sess.endOfDay()
+		}
+	}
+	for wait := 0; wait < 100 && x.sessionsOpen(); wait++ {
+		t.Sleep(10 * time.Millisecond)
+	}
+	tasks.Shutdown(t)
+	x.setNow(t)
+	x.feed.add(t, x.systemEvent(itch.EventEndOfMarketHours))
+	x.feed.add(t, x.systemEvent(itch.EventEndOfMessages))
+	x.feed.flush(t)
+	x.feed.endOfSession(t)
+	x.feed.conn.Close()
+	return x.failed
+}
+
+func (x *Exchange) sessionsOpen() bool {
+	for _, u := range x.userIDs {
+		if u.sess != nil && !u.sess.gone {
+			return true
+		}
+	}
+	return false
+}
+
+// Stats returns the exchange's counters. Call it from the exchange's
+// runtime, or after Serve has returned.
+func (x *Exchange) Stats() Stats { return x.stats }
+
+// Positions returns user's positions by instrument, in locate order: what
+// the exchange's executions say the user holds.
+func (x *Exchange) Positions(username string) []Position {
+	u := x.users[username]
+	if u == nil {
+		return nil
+	}
+	var out []Position
+	for _, in := range x.insts {
+		if p, ok := u.pos[in.locate]; ok {
+			out = append(out, *p)
+		}
+	}
+	return out
+}
+
+// setNow fixes the time stamped on the messages of the current step.
+func (x *Exchange) setNow(t *asyncrt.Task) { x.now = t.Now() }
+
+// timestamp is the current step's time in nanoseconds since midnight.
+func (x *Exchange) timestamp() uint64 {
+	return uint64(x.now.Sub(x.midnight)) % uint64(24*time.Hour)
+}
+
+func (x *Exchange) header(in *instrument) itch.Header {
+	return itch.Header{Locate: in.locate, Timestamp: x.timestamp()}
+}
+
+func (x *Exchange) systemEvent(code byte) []byte {
+	x.msg = itch.SystemEvent{Header: itch.Header{Timestamp: x.timestamp()}, Event: code}.AppendTo(x.msg[:0])
+	return x.msg
+}

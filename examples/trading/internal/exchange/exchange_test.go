@@ -1,0 +1,379 @@
+package exchange_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orrery-go/orrery/asyncrt"
+	"github.com/orrery-go/orrery/examples/trading/internal/exchange"
+	"github.com/orrery-go/orrery/examples/trading/internal/itch"
+	"github.com/orrery-go/orrery/examples/trading/internal/moldudp64"
+	"github.com/orrery-go/orrery/examples/trading/internal/ouch"
+	"github.com/orrery-go/orrery/examples/trading/internal/soupbin"
+)
+
+// running is an exchange serving on its own runtime, with a UDP socket in
+// the test receiving its feed.
+type running struct {
+	x    *exchange.Exchange
+	rt   *asyncrt.Runtime
+	feed *net.UDPConn
+	done chan error
+}
+
+func start(t *testing.T, mutate func(*exchange.Config)) *running {
+	t.Helper()
+	feed, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	cfg := exchange.Config{
+		Instruments: 2, Seed: 1, Session: "TEST1",
+		Feed:      feed.LocalAddr().(*net.UDPAddr).AddrPort(),
+		OrderAddr: "127.0.0.1:0", SnapshotAddr: "127.0.0.1:0",
+		Users:     map[string]string{"ALICE": "pw", "BOB": "pw2"},
+		Heartbeat: 200 * time.Millisecond,
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	x, err := exchange.New(cfg)
+	require.NoError(t, err)
+	rt, err := asyncrt.New(nil)
+	require.NoError(t, err)
+	_, err = asyncrt.BlockOn(rt, func(t *asyncrt.Task) error { return x.Start(t) })
+	require.NoError(t, err)
+	r := &running{x: x, rt: rt, feed: feed, done: make(chan error, 1)}
+	go func() {
+		err, _ := asyncrt.BlockOn(rt, func(t *asyncrt.Task) error {
+			stop := asyncrt.NewCancellationToken()
+			asyncrt.Spawn(t, func(t *asyncrt.Task) struct{} { t.ShutdownSignal(); stop.Cancel(); return struct{}{} }).Detach()
+			return x.Serve(t, stop)
+		})
+		r.done <- err
+	}()
+	t.Cleanup(func() { r.stop(t); feed.Close() })
+	return r
+}
+
+func (r *running) stop(t *testing.T) {
+	if r.rt == nil {
+		return
+	}
+	r.rt.ShutdownHandle().Trigger()
+	require.NoError(t, <-r.done)
+	r.rt.Close()
+	r.rt = nil
+}
+
+// client is an order-entry or snapshot client speaking SoupBinTCP from the
+// test goroutine.
+type client struct {
+	t    *testing.T
+	conn net.Conn
+	r    *soupbin.Reader
+}
+
+func dial(t *testing.T, addr netip.AddrPort) *client {
+	conn, err := net.Dial("tcp", addr.String())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+	return &client{t: t, conn: conn, r: soupbin.NewReader(conn, 64<<10)}
+}
+
+func (c *client) login(user, password string, seq uint64) (byte, []byte) {
+	pkt, err := soupbin.LoginRequest{Username: user, Password: password, Seq: seq}.AppendTo(nil)
+	require.NoError(c.t, err)
+	_, err = c.conn.Write(pkt)
+	require.NoError(c.t, err)
+	typ, payload, err := c.r.Next()
+	require.NoError(c.t, err)
+	return typ, append([]byte(nil), payload...)
+}
+
+func (c *client) send(msg []byte) {
+	pkt, err := soupbin.AppendPacket(nil, soupbin.TypeUnsequencedData, msg)
+	require.NoError(c.t, err)
+	_, err = c.conn.Write(pkt)
+	require.NoError(c.t, err)
+}
+
+// next returns the next sequenced message, skipping heartbeats.
+func (c *client) next() []byte {
+	for {
+		typ, payload, err := c.r.Next()
+		require.NoError(c.t, err)
+		switch typ {
+		case soupbin.TypeServerHeartbeat:
+			continue
+		case soupbin.TypeSequencedData:
+			return append([]byte(nil), payload...)
+		default:
+			c.t.Fatalf("unexpected packet type %q", typ)
+		}
+	}
+}
+
+func stock(t *testing.T, s string) ouch.Stock {
+	st, err := ouch.NewStock(s)
+	require.NoError(t, err)
+	return st
+}
+
+func enter(tok uint64, side byte, shares, price uint32, st ouch.Stock) []byte {
+	return ouch.EnterOrder{
+		Token: ouch.TokenFromUint(tok), Side: side, Shares: shares, Stock: st, Price: price,
+		TimeInForce: ouch.TIFMarketHours, Firm: [4]byte{'T', 'E', 'S', 'T'}, Display: 'Y',
+		Capacity: 'P', IntermarketSweep: 'N', CrossType: 'N', CustomerType: ' ',
+	}.AppendTo(nil)
+}
+
+func TestConfigIsValidated(t *testing.T) {
+	good := exchange.Config{
+		Instruments: 1, Session: "S1", Feed: netip.MustParseAddrPort("127.0.0.1:9"),
+		Users: map[string]string{"U": "p"},
+	}
+	_, err := exchange.New(good)
+	require.NoError(t, err)
+	for name, mutate := range map[string]func(*exchange.Config){
+		"no instruments":   func(c *exchange.Config) { c.Instruments = 0 },
+		"too many":         func(c *exchange.Config) { c.Instruments = exchange.MaxInstruments + 1 },
+		"negative rate":    func(c *exchange.Config) { c.Rate = -1 },
+		"drop rate":        func(c *exchange.Config) { c.DropRate = 1 },
+		"not loopback":     func(c *exchange.Config) { c.Feed = netip.MustParseAddrPort("192.0.2.1:9") },
+		"multicast":        func(c *exchange.Config) { c.Feed = netip.MustParseAddrPort("239.1.1.1:9") },
+		"no port":          func(c *exchange.Config) { c.Feed = netip.MustParseAddrPort("127.0.0.1:0") },
+		"no users":         func(c *exchange.Config) { c.Users = nil },
+		"long username":    func(c *exchange.Config) { c.Users = map[string]string{"TOOLONGNAME": "p"} },
+		"bad session":      func(c *exchange.Config) { c.Session = "much too long a name" },
+		"negative cut":     func(c *exchange.Config) { c.CutEvery = -time.Second },
+		"tiny packets":     func(c *exchange.Config) { c.MaxPacket = 10 },
+		"negative beating": func(c *exchange.Config) { c.Heartbeat = -time.Second },
+	} {
+		cfg := good
+		mutate(&cfg)
+		_, err := exchange.New(cfg)
+		assert.Error(t, err, name)
+	}
+}
+
+func TestLoginChecksCredentialsAndOneSessionPerUser(t *testing.T) {
+	r := start(t, nil)
+	bad := dial(t, r.x.OrderAddr())
+	typ, payload := bad.login("ALICE", "wrong", 0)
+	assert.Equal(t, byte(soupbin.TypeLoginRejected), typ)
+	assert.Equal(t, []byte{soupbin.RejectNotAuthorized}, payload)
+
+	a := dial(t, r.x.OrderAddr())
+	typ, payload = a.login("ALICE", "pw", 0)
+	require.Equal(t, byte(soupbin.TypeLoginAccepted), typ)
+	acc, err := soupbin.ParseLoginAccepted(payload)
+	require.NoError(t, err)
+	assert.Equal(t, "TEST1", acc.Session)
+	assert.Equal(t, uint64(1), acc.Seq)
+
+	again := dial(t, r.x.OrderAddr())
+	typ, payload = again.login("ALICE", "pw", 0)
+	assert.Equal(t, byte(soupbin.TypeLoginRejected), typ, "one connection per user")
+	assert.Equal(t, []byte{soupbin.RejectSessionNotAvailable}, payload)
+}
+
+func TestOrdersMatchAndTheFeedTellsIt(t *testing.T) {
+	r := start(t, nil)
+	sym := stock(t, "SYM0001")
+	alice, bob := dial(t, r.x.OrderAddr()), dial(t, r.x.OrderAddr())
+	alice.login("ALICE", "pw", 0)
+	bob.login("BOB", "pw2", 0)
+
+	alice.send(enter(1, 'S', 300, 200000, sym))
+	var acc ouch.Accepted
+	require.NoError(t, acc.Decode(alice.next()))
+	assert.Equal(t, ouch.TokenFromUint(1), acc.Token)
+	assert.Equal(t, byte(ouch.OrderStateLive), acc.OrderState)
+
+	bob.send(enter(1, 'B', 100, 200100, sym)) // crosses: trades at the resting price
+	var bacc ouch.Accepted
+	require.NoError(t, bacc.Decode(bob.next()))
+	var bex, aex ouch.Executed
+	require.NoError(t, bex.Decode(bob.next()))
+	require.NoError(t, aex.Decode(alice.next()))
+	assert.Equal(t, uint32(100), bex.Shares)
+	assert.Equal(t, uint32(200000), bex.Price, "the maker's price")
+	assert.Equal(t, byte(ouch.LiquidityRemoved), bex.Liquidity)
+	assert.Equal(t, byte(ouch.LiquidityAdded), aex.Liquidity)
+	assert.Equal(t, aex.Match, bex.Match)
+
+	// Alice cancels down to 50 shares, then replaces at a new price.
+	alice.send(ouch.CancelOrder{Token: ouch.TokenFromUint(1), Shares: 50}.AppendTo(nil))
+	var can ouch.Canceled
+	require.NoError(t, can.Decode(alice.next()))
+	assert.Equal(t, uint32(150), can.Decrement)
+	alice.send(ouch.ReplaceOrder{
+		Existing: ouch.TokenFromUint(1), Replacement: ouch.TokenFromUint(2), Shares: 80, Price: 200500,
+		TimeInForce: ouch.TIFMarketHours, Display: 'Y', IntermarketSweep: 'N',
+	}.AppendTo(nil))
+	var rep ouch.Replaced
+	require.NoError(t, rep.Decode(alice.next()))
+	assert.Equal(t, ouch.TokenFromUint(1), rep.Previous)
+	assert.Equal(t, uint32(80), rep.Shares)
+
+	// Refusals come with a reason.
+	alice.send(enter(2, 'B', 100, 200000, sym))
+	var rej ouch.Rejected
+	require.NoError(t, rej.Decode(alice.next()))
+	assert.Equal(t, byte(ouch.RejectDuplicateToken), rej.Reason)
+	alice.send(enter(3, 'B', 100, 200050, sym))
+	require.NoError(t, rej.Decode(alice.next()))
+	assert.Equal(t, byte(ouch.RejectInvalidPrice), rej.Reason, "off the cent grid")
+	alice.send(enter(4, 'B', 100, 200000, stock(t, "NOPE")))
+	require.NoError(t, rej.Decode(alice.next()))
+	assert.Equal(t, byte(ouch.RejectInvalidStock), rej.Reason)
+	alice.send(enter(5, 'B', 0, 200000, sym))
+	require.NoError(t, rej.Decode(alice.next()))
+	assert.Equal(t, byte(ouch.RejectInvalidShares), rej.Reason)
+
+	// The feed carries the same story in ITCH.
+	var types []byte
+	deadline := time.Now().Add(5 * time.Second)
+	buf := make([]byte, 65536)
+	for !bytes.Contains(types, []byte{itch.TypeOrderReplace}) && time.Now().Before(deadline) {
+		require.NoError(t, r.feed.SetReadDeadline(deadline))
+		n, err := r.feed.Read(buf)
+		require.NoError(t, err)
+		var p moldudp64.Packet
+		require.NoError(t, p.Parse(buf[:n]))
+		for msg, ok := p.Next(); ok; msg, ok = p.Next() {
+			types = append(types, msg[0])
+		}
+	}
+	assert.Equal(t, []byte{itch.TypeSystemEvent, itch.TypeSystemEvent, itch.TypeAddOrder, itch.TypeOrderExecuted, itch.TypeOrderCancel, itch.TypeOrderReplace}, types)
+
+	r.stop(t)
+	pos := r.x.Positions("BOB")
+	require.Len(t, pos, 1)
+	assert.Equal(t, int64(100), pos[0].Qty)
+	assert.Equal(t, int64(-100*200000), pos[0].Cash)
+	s := r.x.Stats()
+	assert.Equal(t, uint64(4), s.Rejects)
+	assert.Equal(t, uint64(1), s.Executions)
+}
+
+func TestReloginReplaysAndDisconnectCancels(t *testing.T) {
+	r := start(t, nil)
+	sym := stock(t, "SYM0002")
+	a := dial(t, r.x.OrderAddr())
+	a.login("ALICE", "pw", 0)
+	a.send(enter(10, 'B', 100, 300000, sym))
+	a.next() // Accepted: message 1
+	a.conn.Close()
+
+	// Cancel-on-disconnect queued message 2 while Alice was away; asking
+	// for message 2 replays it.
+	var b *client
+	var typ byte
+	var payload []byte
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		b = dial(t, r.x.OrderAddr())
+		if typ, payload = b.login("ALICE", "pw", 2); typ == soupbin.TypeLoginAccepted {
+			break // the exchange noticed the first connection is gone
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.Equal(t, byte(soupbin.TypeLoginAccepted), typ)
+	acc, err := soupbin.ParseLoginAccepted(payload)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(2), acc.Seq)
+	var can ouch.Canceled
+	require.NoError(t, can.Decode(b.next()))
+	assert.Equal(t, ouch.TokenFromUint(10), can.Token)
+	assert.Equal(t, byte(ouch.CancelSystem), can.Reason)
+	assert.Equal(t, uint32(100), can.Decrement)
+}
+
+func TestSnapshotMatchesTheBooks(t *testing.T) {
+	r := start(t, func(c *exchange.Config) { c.Rate = 2000 })
+	time.Sleep(300 * time.Millisecond) // let the synthetic flow build books
+	c := dial(t, r.x.SnapshotAddr())
+	typ, _ := c.login("BOB", "pw2", 0)
+	require.Equal(t, byte(soupbin.TypeLoginAccepted), typ)
+	adds := 0
+	var end itch.EndOfSnapshot
+	for {
+		typ, payload, err := c.r.Next()
+		require.NoError(t, err)
+		if typ == soupbin.TypeEndOfSession {
+			break
+		}
+		require.Equal(t, byte(soupbin.TypeSequencedData), typ)
+		switch payload[0] {
+		case itch.TypeAddOrder:
+			var a itch.AddOrder
+			require.NoError(t, a.Decode(payload))
+			adds++
+		case itch.TypeEndOfSnapshot:
+			require.NoError(t, end.Decode(payload))
+		default:
+			t.Fatalf("unexpected message %q in a snapshot", payload[0])
+		}
+	}
+	assert.Greater(t, adds, 0, "the books are not empty")
+	assert.Greater(t, end.Seq, uint64(1), "End of Snapshot names where the feed continues")
+}
+
+func TestMalformedInputIsCountedAndSkipped(t *testing.T) {
+	r := start(t, nil)
+	c := dial(t, r.x.OrderAddr())
+	c.login("ALICE", "pw", 0)
+	c.send([]byte{ouch.TypeEnterOrder, 1, 2, 3})          // truncated
+	c.send([]byte("?garbage"))                            // unknown type
+	pkt, _ := soupbin.AppendPacket(nil, '!', []byte("x")) // unknown packet type
+	_, err := c.conn.Write(pkt)
+	require.NoError(t, err)
+	// The session is still up: an order after the junk is accepted.
+	c.send(enter(1, 'B', 100, 100000, stock(t, "SYM0001")))
+	var acc ouch.Accepted
+	require.NoError(t, acc.Decode(c.next()))
+
+	// A garbage login closes the connection without a crash.
+	g := dial(t, r.x.OrderAddr())
+	_, err = g.conn.Write([]byte{0, 0, 0})
+	require.NoError(t, err)
+	_, _, err = g.r.Next()
+	assert.Error(t, err)
+
+	r.stop(t)
+	assert.GreaterOrEqual(t, r.x.Stats().Malformed, uint64(4))
+}
+
+func TestEndOfSessionOnShutdown(t *testing.T) {
+	r := start(t, nil)
+	c := dial(t, r.x.OrderAddr())
+	c.login("ALICE", "pw", 0)
+	r.stop(t)
+	var ev ouch.SystemEvent
+	require.NoError(t, ev.Decode(c.next()))
+	assert.Equal(t, byte(ouch.EventEndOfDay), ev.Event)
+	typ, _, err := c.r.Next()
+	require.NoError(t, err)
+	assert.Equal(t, byte(soupbin.TypeEndOfSession), typ)
+
+	// The feed ends with a MoldUDP64 end-of-session packet.
+	buf := make([]byte, 65536)
+	var last moldudp64.Packet
+	for {
+		require.NoError(t, r.feed.SetReadDeadline(time.Now().Add(2*time.Second)))
+		n, err := r.feed.Read(buf)
+		require.NoError(t, err)
+		require.NoError(t, last.Parse(buf[:n]))
+		if last.Count == moldudp64.EndOfSession {
+			break
+		}
+	}
+	assert.Equal(t, binary.BigEndian.Uint64(buf[10:18]), last.Seq)
+}

@@ -1,0 +1,94 @@
+package exchange
+
+import (
+	"time"
+
+	"github.com/orrery-go/orrery/asyncrt"
+	"github.com/orrery-go/orrery/examples/trading/internal/moldudp64"
+)
+
+// feedPublisher packs ITCH messages into MoldUDP64 packets and sends them.
+type feedPublisher struct {
+	x        *Exchange
+	conn     *asyncrt.UDPConn
+	b        *moldudp64.Builder
+	nextSeq  uint64 // sequence number the next message gets
+	lastSend time.Time
+	scratch  []byte
+}
+
+func (f *feedPublisher) init(x *Exchange, conn *asyncrt.UDPConn) error {
+	b, err := moldudp64.NewBuilder(x.session, x.cfg.MaxPacket)
+	if err != nil {
+		return err
+	}
+	f.x, f.conn, f.b, f.nextSeq = x, conn, b, 1
+	f.b.Reset(f.nextSeq)
+	return nil
+}
+
+// add appends one ITCH message to the packet being built, sending the packet
+// first if the message does not fit.
+func (f *feedPublisher) add(t *asyncrt.Task, msg []byte) {
+	if err := f.b.Add(msg); err != nil {
+		f.flush(t)
+		if err := f.b.Add(msg); err != nil {
+			// An ITCH message always fits an empty packet of MaxPacket >= 64.
+			panic("exchange: feed message does not fit an empty packet: " + err.Error())
+		}
+	}
+	f.nextSeq++
+	f.x.stats.FeedMessages++
+}
+
+// flush sends the packet being built, if it holds anything. With a drop
+// rate, some packets are never sent although their messages keep their
+// sequence numbers: receivers see a gap.
+func (f *feedPublisher) flush(t *asyncrt.Task) {
+	if f.b.Count() == 0 {
+		return
+	}
+	if f.x.cfg.DropRate > 0 && f.x.dropRng.Float64() < f.x.cfg.DropRate {
+		f.x.stats.FeedDropped++
+	} else {
+		f.send(t, f.b.Bytes())
+		f.x.stats.FeedPackets++
+	}
+	f.b.Reset(f.nextSeq)
+}
+
+func (f *feedPublisher) send(t *asyncrt.Task, pkt []byte) {
+	// A send error (the receiver's port closed, say) is a lost packet, as it
+	// would be on a network; the receiver's gap detection covers it.
+	_, _ = f.conn.SendTo(pkt, f.x.cfg.Feed)
+	f.lastSend = t.Now()
+}
+
+// heartbeat tells receivers the next sequence number when the feed has been
+// quiet for a heartbeat interval.
+func (f *feedPublisher) heartbeat(t *asyncrt.Task) {
+	f.flush(t)
+	f.scratch = moldudp64.AppendHeartbeat(f.scratch[:0], f.x.session, f.nextSeq)
+	f.send(t, f.scratch)
+	f.x.stats.FeedHeartbeats++
+}
+
+func (f *feedPublisher) endOfSession(t *asyncrt.Task) {
+	f.flush(t)
+	f.scratch = moldudp64.AppendEndOfSession(f.scratch[:0], f.x.session, f.nextSeq)
+	f.send(t, f.scratch)
+}
+
+func (x *Exchange) feedHeartbeats(t *asyncrt.Task) struct{} {
+	iv, err := t.Interval(x.cfg.Heartbeat)
+	if err != nil {
+		panic(err) // Heartbeat was validated positive
+	}
+	_ = iv.SetMissedTickBehavior(asyncrt.Skip)
+	for {
+		now := iv.Tick(t)
+		if now.Sub(x.feed.lastSend) >= x.cfg.Heartbeat {
+			x.feed.heartbeat(t)
+		}
+	}
+}
