@@ -1,0 +1,394 @@
+// Package app wires the trading example together: the exchange and the
+// engine in one process (each on a runtime of its own), either side alone,
+// or a backtest of a recorded feed.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"time"
+
+	"github.com/orrery-go/orrery/asyncrt"
+	"github.com/orrery-go/orrery/examples/trading/internal/engine"
+	"github.com/orrery-go/orrery/examples/trading/internal/exchange"
+	"github.com/orrery-go/orrery/examples/trading/internal/recording"
+	"github.com/orrery-go/orrery/world"
+)
+
+// Roles a process can take.
+const (
+	RoleBoth     = "both"
+	RoleExchange = "exchange"
+	RoleEngine   = "engine"
+)
+
+// The order-entry account the engine uses.
+const (
+	Username = "MAKER1"
+	Password = "orrery"
+	Session  = "ORRERY1"
+)
+
+// Config is what the command line sets.
+type Config struct {
+	// Duration bounds a live run (0: until ctx is done).
+	Duration time.Duration
+	// Seed, Instruments, Rate, DropRate and CutEvery configure the
+	// exchange (see exchange.Config).
+	Seed        uint64
+	Instruments int
+	Rate        int
+	DropRate    float64
+	CutEvery    time.Duration
+	// Spin makes the runtimes spin instead of parking when idle.
+	Spin bool
+	// Record is a file to record the feed to; Backtest a recording to
+	// replay instead of trading live.
+	Record, Backtest string
+	// Role is RoleBoth (default), RoleExchange or RoleEngine.
+	Role string
+	// OrderAddr, SnapshotAddr and FeedAddr are the addresses used when
+	// the two sides run as separate processes.
+	OrderAddr, SnapshotAddr, FeedAddr string
+	// Out receives the live summaries and the final report.
+	Out io.Writer
+	// Strategy and Risk override the engine's defaults when set.
+	Strategy engine.StrategyConfig
+	Risk     engine.RiskLimits
+}
+
+// Result is what a run produced.
+type Result struct {
+	// Engine is the engine's final report (nil for the exchange role).
+	Engine *engine.Report
+	// Exchange is the exchange's counters and what it says the engine
+	// holds (nil for the engine role and backtests).
+	Exchange  *exchange.Stats
+	Positions []exchange.Position
+	// Reconciled reports whether the engine's positions and cash agree with
+	// the exchange's executions, instrument by instrument (one process
+	// only).
+	Reconciled bool
+	// Wall is how long the run took.
+	Wall time.Duration
+}
+
+func (c *Config) defaults() error {
+	if c.Role == "" {
+		c.Role = RoleBoth
+	}
+	if c.Out == nil {
+		c.Out = io.Discard
+	}
+	switch c.Role {
+	case RoleBoth, RoleExchange, RoleEngine:
+	default:
+		return fmt.Errorf("app: unknown role %q (want %s, %s or %s)", c.Role, RoleBoth, RoleExchange, RoleEngine)
+	}
+	if c.Duration < 0 {
+		return fmt.Errorf("app: duration %v must not be negative", c.Duration)
+	}
+	if c.Backtest != "" && c.Role != RoleBoth {
+		return errors.New("app: a backtest runs the engine alone; drop the role")
+	}
+	if c.Backtest != "" && c.Record != "" {
+		return errors.New("app: record a live run or replay a recording, not both")
+	}
+	return nil
+}
+
+func (c *Config) idle() asyncrt.IdleStrategy {
+	if c.Spin {
+		return asyncrt.Spin
+	}
+	return asyncrt.Park
+}
+
+func (c *Config) engineConfig() engine.Config {
+	return engine.Config{
+		FeedAddr: c.FeedAddr, OrderAddr: c.OrderAddr, SnapshotAddr: c.SnapshotAddr,
+		Username: Username, Password: Password, Record: c.Record,
+		Strategy: c.Strategy, Risk: c.Risk, Report: c.Out, Seed: c.Seed,
+	}
+}
+
+func (c *Config) exchangeConfig(feed netip.AddrPort) exchange.Config {
+	return exchange.Config{
+		Instruments: c.Instruments, Rate: c.Rate, Seed: c.Seed, DropRate: c.DropRate,
+		CutEvery: c.CutEvery, Feed: feed, OrderAddr: c.OrderAddr, SnapshotAddr: c.SnapshotAddr,
+		Session: Session, Users: map[string]string{Username: Password},
+	}
+}
+
+// Run runs what cfg asks for until it is done, the duration passes or ctx
+// is cancelled (Ctrl-C), and returns the result; the final report is
+// printed to cfg.Out.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	began := time.Now()
+	if cfg.Duration > 0 && cfg.Backtest == "" {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
+		defer cancel()
+	}
+	var res *Result
+	var err error
+	switch {
+	case cfg.Backtest != "":
+		res, err = runBacktest(ctx, &cfg)
+	case cfg.Role == RoleExchange:
+		res, err = runExchange(ctx, &cfg)
+	case cfg.Role == RoleEngine:
+		res, err = runEngine(ctx, &cfg)
+	default:
+		res, err = runBoth(ctx, &cfg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	res.Wall = time.Since(began)
+	return res, nil
+}
+
+// stopOnShutdown returns a token cancelled when the runtime's shutdown
+// signal fires.
+func stopOnShutdown(t *asyncrt.Task) *asyncrt.CancellationToken {
+	stop := asyncrt.NewCancellationToken()
+	asyncrt.Spawn(t, func(t *asyncrt.Task) struct{} {
+		t.ShutdownSignal()
+		stop.Cancel()
+		return struct{}{}
+	}).Detach()
+	return stop
+}
+
+// triggerOnDone fires rt's shutdown signal when ctx is done.
+func triggerOnDone(ctx context.Context, rt *asyncrt.Runtime) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			rt.ShutdownHandle().Trigger()
+		case <-done:
+		}
+	}()
+	return func() { close(done) }
+}
+
+type exchangeRun struct {
+	rt *asyncrt.Runtime
+	x  *exchange.Exchange
+}
+
+func startExchange(cfg *Config, feed netip.AddrPort) (*exchangeRun, error) {
+	x, err := exchange.New(cfg.exchangeConfig(feed))
+	if err != nil {
+		return nil, err
+	}
+	rt, err := asyncrt.NewBuilder(nil).Idle(cfg.idle()).Build()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) error { return x.Start(t) }); err != nil {
+		rt.Close()
+		return nil, err
+	}
+	return &exchangeRun{rt: rt, x: x}, nil
+}
+
+// serve runs the exchange until its shutdown signal fires.
+func (r *exchangeRun) serve() error {
+	err, perr := asyncrt.BlockOn(r.rt, func(t *asyncrt.Task) error { return r.x.Serve(t, stopOnShutdown(t)) })
+	return errors.Join(err, perr)
+}
+
+type engineRun struct {
+	rt *asyncrt.Runtime
+	e  *engine.Engine
+}
+
+func newEngine(cfg *Config, clock asyncrt.Clock) (*engineRun, error) {
+	w := world.New()
+	e, err := engine.New(w, cfg.engineConfig())
+	if err != nil {
+		return nil, err
+	}
+	b := asyncrt.NewBuilder(w).Idle(cfg.idle())
+	if clock != nil {
+		b = b.Clock(clock)
+	}
+	rt, err := b.Build()
+	if err != nil {
+		return nil, err
+	}
+	return &engineRun{rt: rt, e: e}, nil
+}
+
+func (r *engineRun) listen() error {
+	err, perr := asyncrt.BlockOn(r.rt, func(t *asyncrt.Task) error { return r.e.Listen(t) })
+	return errors.Join(err, perr)
+}
+
+func (r *engineRun) run() (*engine.Report, error) {
+	type result struct {
+		rep *engine.Report
+		err error
+	}
+	res, err := asyncrt.BlockOn(r.rt, func(t *asyncrt.Task) result {
+		rep, err := r.e.Run(t, stopOnShutdown(t))
+		return result{rep, err}
+	})
+	return res.rep, errors.Join(res.err, err)
+}
+
+func runBoth(ctx context.Context, cfg *Config) (*Result, error) {
+	if cfg.FeedAddr == "" {
+		cfg.FeedAddr = "127.0.0.1:0"
+	}
+	cfg.OrderAddr, cfg.SnapshotAddr = "127.0.0.1:0", "127.0.0.1:0"
+	er, err := newEngine(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer er.rt.Close()
+	if err := er.listen(); err != nil {
+		return nil, err
+	}
+	xr, err := startExchange(cfg, er.e.FeedAddr())
+	if err != nil {
+		return nil, err
+	}
+	defer xr.rt.Close()
+	cfg.OrderAddr, cfg.SnapshotAddr = xr.x.OrderAddr().String(), xr.x.SnapshotAddr().String()
+	er.e.SetExchange(cfg.OrderAddr, cfg.SnapshotAddr)
+
+	xdone := make(chan error, 1)
+	go func() { xdone <- xr.serve() }()
+	// The engine stops first: it cancels its orders and logs out while the
+	// exchange still runs, so both sides end with the same fills.
+	untrigger := triggerOnDone(ctx, er.rt)
+	rep, err := er.run()
+	untrigger()
+	xr.rt.ShutdownHandle().Trigger()
+	xerr := <-xdone
+	if err = errors.Join(err, xerr); err != nil {
+		return nil, err
+	}
+	stats := xr.x.Stats()
+	res := &Result{Engine: rep, Exchange: &stats, Positions: xr.x.Positions(Username)}
+	res.Reconciled = reconcile(rep, res.Positions)
+	rep.Print(cfg.Out)
+	printExchange(cfg.Out, &stats)
+	if res.Reconciled {
+		fmt.Fprintf(cfg.Out, "reconciled engine and exchange agree on every position and cash balance (%d instruments, %d fills)\n", len(res.Positions), rep.Summary.Fills)
+	} else {
+		fmt.Fprintf(cfg.Out, "reconciled NO: engine and exchange disagree\n")
+		for _, p := range res.Positions {
+			fmt.Fprintf(cfg.Out, "           exchange %s pos %+d cash %d fills %d\n", p.Stock, p.Qty, p.Cash, p.Fills)
+		}
+	}
+	return res, nil
+}
+
+// reconcile compares the engine's positions with the exchange's.
+func reconcile(rep *engine.Report, xpos []exchange.Position) bool {
+	mine := make(map[uint16]engine.PositionReport, len(rep.Positions))
+	for _, p := range rep.Positions {
+		mine[p.Locate] = p
+	}
+	if len(mine) != len(xpos) {
+		return false
+	}
+	for _, x := range xpos {
+		p, ok := mine[x.Locate]
+		if !ok || p.Qty != x.Qty || p.Cash != x.Cash || p.Fills != x.Fills || p.Volume != x.Volume {
+			return false
+		}
+	}
+	return true
+}
+
+func printExchange(w io.Writer, s *exchange.Stats) {
+	fmt.Fprintf(w, "exchange   feed %d messages in %d packets (%d dropped)  synthetic orders %d  executions %d  user fills %d\n",
+		s.FeedMessages, s.FeedPackets, s.FeedDropped, s.SyntheticOrders, s.Executions, s.UserFills)
+	fmt.Fprintf(w, "           orders %d  replaces %d  cancels %d  rejects %d  logins %d  cuts %d  disconnects %d  snapshots %d  malformed %d\n",
+		s.Orders, s.Replaces, s.Cancels, s.Rejects, s.Logins, s.Cuts, s.Disconnects, s.Snapshots, s.Malformed)
+}
+
+func runExchange(ctx context.Context, cfg *Config) (*Result, error) {
+	feed, err := netip.ParseAddrPort(cfg.FeedAddr)
+	if err != nil {
+		return nil, fmt.Errorf("app: feed address: %w", err)
+	}
+	xr, err := startExchange(cfg, feed)
+	if err != nil {
+		return nil, err
+	}
+	defer xr.rt.Close()
+	fmt.Fprintf(cfg.Out, "exchange   order entry %v  snapshots %v  feed to %v\n", xr.x.OrderAddr(), xr.x.SnapshotAddr(), feed)
+	untrigger := triggerOnDone(ctx, xr.rt)
+	defer untrigger()
+	if err := xr.serve(); err != nil {
+		return nil, err
+	}
+	stats := xr.x.Stats()
+	printExchange(cfg.Out, &stats)
+	return &Result{Exchange: &stats, Positions: xr.x.Positions(Username)}, nil
+}
+
+func runEngine(ctx context.Context, cfg *Config) (*Result, error) {
+	er, err := newEngine(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer er.rt.Close()
+	if err := er.listen(); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(cfg.Out, "engine     feed on %v  orders to %s  snapshots from %s\n", er.e.FeedAddr(), cfg.OrderAddr, cfg.SnapshotAddr)
+	untrigger := triggerOnDone(ctx, er.rt)
+	defer untrigger()
+	rep, err := er.run()
+	if err != nil {
+		return nil, err
+	}
+	rep.Print(cfg.Out)
+	return &Result{Engine: rep}, nil
+}
+
+// backtestStart is when a backtest's simulated clock starts: fixed, so runs
+// are identical.
+var backtestStart = time.Date(2026, 1, 5, 14, 30, 0, 0, time.UTC)
+
+func runBacktest(ctx context.Context, cfg *Config) (*Result, error) {
+	rec, err := recording.Open(cfg.Backtest)
+	if err != nil {
+		return nil, err
+	}
+	er, err := newEngine(cfg, asyncrt.NewSimClock(backtestStart))
+	if err != nil {
+		return nil, err
+	}
+	defer er.rt.Close()
+	untrigger := triggerOnDone(ctx, er.rt)
+	defer untrigger()
+	type result struct {
+		rep *engine.Report
+		err error
+	}
+	res, err := asyncrt.BlockOn(er.rt, func(t *asyncrt.Task) result {
+		rep, err := er.e.Backtest(t, rec, stopOnShutdown(t))
+		return result{rep, err}
+	})
+	if err = errors.Join(res.err, err); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(cfg.Out, "backtest   %d records covering %.1fs of feed\n", rec.Len(), rec.Span().Seconds())
+	res.rep.Print(cfg.Out)
+	return &Result{Engine: res.rep}, nil
+}
