@@ -216,6 +216,14 @@ func OnTimeout(d time.Duration) *TimeCase { return &TimeCase{d: d, relative: tru
 // OnDeadline is a Select case that completes at time at.
 func OnDeadline(at time.Time) *TimeCase { return &TimeCase{at: at} }
 
+// Reset makes c a timeout of d, counted from the start of the next Select
+// it takes part in. A loop that waits again and again can reuse one case
+// this way instead of making a new one each time.
+func (c *TimeCase) Reset(d time.Duration) { *c = TimeCase{d: d, relative: true} }
+
+// ResetAt makes c complete at time at.
+func (c *TimeCase) ResetAt(at time.Time) { *c = TimeCase{at: at} }
+
 func (c *TimeCase) start(t *Task) {
 	if c.relative {
 		c.deadline = t.rt.eventTime() + int64(c.d)

@@ -228,3 +228,26 @@ func TestSelectStress(t *testing.T) {
 		require.Equal(t, 1, n, "value %d received %d times", v, n)
 	}
 }
+
+func TestTimeCaseResetReusesOneCase(t *testing.T) {
+	rt, _ := simRuntime(t, nil)
+	got := block(t, rt, func(t *asyncrt.Task) []time.Duration {
+		tok := asyncrt.NewCancellationToken()
+		cancel, timeout := asyncrt.OnCancel(tok), asyncrt.OnTimeout(0)
+		var at []time.Duration
+		for _, d := range []time.Duration{3 * time.Millisecond, time.Millisecond, 0, 2 * time.Second} {
+			timeout.Reset(d)
+			if i, err := asyncrt.Select(t, cancel, timeout); i != 1 || err != nil {
+				panic(fmt.Sprint("select: ", i, err))
+			}
+			at = append(at, t.Now().Sub(simStart))
+		}
+		timeout.ResetAt(simStart.Add(5 * time.Second))
+		if i, _ := asyncrt.Select(t, cancel, timeout); i != 1 {
+			panic("ResetAt")
+		}
+		return append(at, t.Now().Sub(simStart))
+	})
+	ms := time.Millisecond
+	assert.Equal(t, []time.Duration{3 * ms, 4 * ms, 4 * ms, 2004 * ms, 5000 * ms}, got)
+}
