@@ -2,6 +2,7 @@ package asyncrt_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/orrery-go/orrery/asyncrt"
 )
@@ -84,4 +85,33 @@ func BenchmarkGoChanCrossGoroutine(b *testing.B) {
 	}
 	close(ch)
 	<-done
+}
+
+// BenchmarkSelectWait measures a Select that suspends: a task waits on a
+// channel or a timeout, reusing its cases, and another task feeds the
+// channel a value per yield. One op is a send, a wake-up and a Select.
+func BenchmarkSelectWait(b *testing.B) {
+	rt := newBenchRuntime(b, asyncrt.NewBuilder(nil))
+	s, r, _ := asyncrt.NewChan[int](rt, 1)
+	b.ReportAllocs()
+	_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
+		feeder := asyncrt.Spawn(t, func(t *asyncrt.Task) struct{} {
+			for i := 0; ; i++ {
+				if s.TrySend(i) != nil {
+					return struct{}{} // closed: done
+				}
+				t.Yield()
+			}
+		})
+		onRecv, onTime := asyncrt.OnRecv(r), asyncrt.OnTimeout(0)
+		for b.Loop() {
+			onTime.Reset(time.Hour)
+			if i, err := asyncrt.Select(t, onRecv, onTime); i != 0 || err != nil {
+				b.Fatal(i, err)
+			}
+		}
+		r.Close()
+		_, _ = feeder.Await(t)
+		return struct{}{}
+	})
 }

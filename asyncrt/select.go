@@ -31,6 +31,8 @@ func (w *selectWait) cancelWait(t *Task) {
 	for _, c := range w.cases {
 		c.disarm(t)
 	}
+	clear(w.cases)
+	w.cases = w.cases[:0]
 }
 
 // Select waits until one of the cases can complete, completes it, and
@@ -58,11 +60,14 @@ func Select(t *Task, cases ...SelectCase) (int, error) {
 		for _, c := range cases {
 			c.arm(t)
 		}
-		t.selectWait = selectWait{cases: cases}
+		// A copy in the task, not the argument itself: keeping cases would
+		// move every caller's variadic array to the heap.
+		t.selectWait.cases = append(t.selectWait.cases[:0], cases...)
 		t.wait = &t.selectWait
 		t.suspend()
 		t.wait = nil
-		t.selectWait = selectWait{}
+		clear(t.selectWait.cases)
+		t.selectWait.cases = t.selectWait.cases[:0]
 		for _, c := range cases {
 			c.disarm(t)
 		}
