@@ -30,7 +30,7 @@ import (
 	"time"
 
 	"github.com/orrery-go/orrery/asyncrt"
-	"github.com/orrery-go/orrery/examples/trading/internal/hdr"
+	"github.com/orrery-go/orrery/examples/internal/hdr"
 	"github.com/orrery-go/orrery/examples/trading/internal/recording"
 	"github.com/orrery-go/orrery/examples/trading/internal/soupbin"
 	"github.com/orrery-go/orrery/world"

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/orrery-go/orrery/asyncrt"
-	"github.com/orrery-go/orrery/examples/trading/internal/hdr"
+	"github.com/orrery-go/orrery/examples/internal/hdr"
 	"github.com/orrery-go/orrery/examples/trading/internal/ouch"
 	"github.com/orrery-go/orrery/examples/trading/internal/soupbin"
 )
