@@ -1,0 +1,265 @@
+// Package game wires the game example together: the simulation and its
+// scripts on one runtime, the player server, and the display — or, in
+// headless mode, a deterministic run under the simulated clock.
+package game
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"runtime/metrics"
+	"time"
+
+	"github.com/orrery-go/orrery/asyncrt"
+	"github.com/orrery-go/orrery/examples/game/internal/players"
+	"github.com/orrery-go/orrery/examples/game/internal/scripts"
+	"github.com/orrery-go/orrery/examples/game/internal/sim"
+	"github.com/orrery-go/orrery/examples/internal/hdr"
+	"github.com/orrery-go/orrery/world"
+)
+
+// Config is what the command line sets.
+type Config struct {
+	// Agents, Seed and TPS configure the simulation.
+	Agents int
+	Seed   uint64
+	TPS    int
+	// Duration bounds a live game (0: until ctx is done).
+	Duration time.Duration
+	// Headless runs Ticks ticks under the simulated clock, with no players
+	// and no display, and reports a checksum of the final World.
+	Headless bool
+	Ticks    uint64
+	// Addr is where players connect ("127.0.0.1:0" picks a port).
+	Addr string
+	// Out receives the display and the summaries.
+	Out io.Writer
+	// Terminal draws the arena with ANSI escapes, redrawn in place; when
+	// false a text summary is printed every second instead.
+	Terminal bool
+	// Cols and Rows size the drawing (default 78×22).
+	Cols, Rows int
+	// OnListen, if set, is told the players' address once it is bound.
+	OnListen func(netip.AddrPort)
+}
+
+// Result is what a game produced.
+type Result struct {
+	// Ticks is the number of physics ticks run.
+	Ticks uint64
+	// Checksum is the hash of the final World (headless runs).
+	Checksum   uint64
+	Population sim.Population
+	Stats      sim.Stats
+	Players    players.Stats
+	// TickP50 and TickP99 are the wall time of a tick's systems.
+	TickP50, TickP99 time.Duration
+	// AllocsPerTick counts heap allocations per tick over the whole run
+	// (scripts included); SystemAllocsPerTick those of the tick's systems
+	// alone.
+	AllocsPerTick, SystemAllocsPerTick float64
+	// LiveTasks is the number of tasks left on the runtime when the game
+	// ended (0: nothing leaked).
+	LiveTasks int
+	Wall      time.Duration
+}
+
+func (c *Config) defaults() error {
+	if c.Out == nil {
+		c.Out = io.Discard
+	}
+	if c.TPS == 0 {
+		c.TPS = 60
+	}
+	if c.Cols == 0 {
+		c.Cols = 78
+	}
+	if c.Rows == 0 {
+		c.Rows = 22
+	}
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:0"
+	}
+	switch {
+	case c.Headless && c.Ticks == 0:
+		return errors.New("game: a headless run needs a tick count")
+	case c.Duration < 0:
+		return fmt.Errorf("game: duration %v must not be negative", c.Duration)
+	case c.Cols < 10 || c.Rows < 5 || c.Cols > 1000 || c.Rows > 1000:
+		return fmt.Errorf("game: a %dx%d display is out of range", c.Cols, c.Rows)
+	}
+	return nil
+}
+
+// headlessStart is when a headless game's simulated clock starts.
+var headlessStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Run plays a game as cfg says and returns its result.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	began := time.Now()
+	w := world.New()
+	s, err := sim.New(w, sim.Config{Agents: cfg.Agents, Seed: cfg.Seed, TPS: cfg.TPS})
+	if err != nil {
+		return nil, err
+	}
+	b := asyncrt.NewBuilder(w)
+	if cfg.Headless {
+		b = b.Clock(asyncrt.NewSimClock(headlessStart))
+	}
+	rt, err := b.Build()
+	if err != nil {
+		return nil, err
+	}
+	defer rt.Close()
+	if cfg.Duration > 0 && !cfg.Headless {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
+		defer cancel()
+	}
+	stopWatch := make(chan struct{})
+	defer close(stopWatch)
+	go func() {
+		select {
+		case <-ctx.Done():
+			rt.ShutdownHandle().Trigger()
+		case <-stopWatch:
+		}
+	}()
+
+	m := newMeter()
+	s.OnTickStart(func(uint64) { m.start() })
+	s.OnTick(func(uint64) { m.end() })
+	res := &Result{}
+	if cfg.Headless {
+		s.OnTick(func(tick uint64) {
+			if tick == cfg.Ticks {
+				res.Checksum = s.Checksum() // the World exactly after the last tick
+			}
+		})
+	}
+	var d *display
+	if !cfg.Headless {
+		d = newDisplay(cfg.Out, cfg.Terminal, cfg.Cols, cfg.Rows)
+		defer d.close()
+	}
+	allocsBefore := m.allocs()
+	runErr, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) error { return play(t, s, &cfg, res, d, m) })
+	if err = errors.Join(runErr, err); err != nil {
+		return nil, err
+	}
+	allocs := m.allocs() - allocsBefore
+	res.Ticks = s.Arena().Tick
+	res.Population, res.Stats = s.Population(), s.Arena().Stats
+	res.LiveTasks = rt.Stats().LiveTasks
+	if res.Ticks > 0 {
+		res.AllocsPerTick = float64(allocs) / float64(res.Ticks)
+		res.SystemAllocsPerTick = float64(m.systemAllocs) / float64(m.hist.Count())
+	}
+	res.TickP50 = time.Duration(m.hist.ValueAtQuantile(50))
+	res.TickP99 = time.Duration(m.hist.ValueAtQuantile(99))
+	if d != nil {
+		d.final(s, res.Players, m)
+	}
+	res.Wall = time.Since(began)
+	return res, nil
+}
+
+// play is the root task: it starts the spawner, the player server and the
+// display, and ends the game when told to (or after the headless ticks).
+func play(t *asyncrt.Task, s *sim.Sim, cfg *Config, res *Result, d *display, m *meter) error {
+	game := asyncrt.NewCancellationToken()
+	tasks := asyncrt.NewJoinSet[error]()
+	tasks.Spawn(t, func(t *asyncrt.Task) error { return scripts.Spawner(t, s, game) })
+
+	var srv *players.Server
+	if !cfg.Headless {
+		var err error
+		if srv, err = players.Listen(t, s, cfg.Addr); err != nil {
+			return err
+		}
+		if cfg.OnListen != nil {
+			cfg.OnListen(srv.Addr())
+		}
+		d.announce(srv.Addr())
+		tasks.Spawn(t, func(t *asyncrt.Task) error { return srv.Serve(t, game) })
+		tasks.Spawn(t, func(t *asyncrt.Task) error { d.run(t, s, srv, m, game); return nil })
+	}
+
+	// Wait for the end: the shutdown signal (the duration, Ctrl-C), or
+	// the last headless tick.
+	done, doneRx, err := asyncrt.NewChan[struct{}](t.Runtime(), 1)
+	if err != nil {
+		return err
+	}
+	if cfg.Headless {
+		s.OnTick(func(tick uint64) {
+			if tick >= cfg.Ticks {
+				_ = done.TrySend(struct{}{})
+			}
+		})
+	}
+	signal := asyncrt.Spawn(t, func(t *asyncrt.Task) struct{} {
+		t.ShutdownSignal()
+		_ = done.TrySend(struct{}{})
+		return struct{}{}
+	})
+	defer signal.Abort()
+	if _, err := doneRx.Recv(t); err != nil {
+		return err
+	}
+	signal.Abort()
+	// End it: every script, the spawner, the players, the display.
+	game.Cancel()
+	var failed error
+	for tasks.Len() > 0 {
+		r, _ := tasks.Next(t)
+		if r.Err == nil && r.Value != nil && failed == nil {
+			failed = r.Value
+		}
+	}
+	if srv != nil {
+		res.Players = srv.Stats()
+	}
+	// The scripts see their tokens cancelled and return; let them.
+	for i := 0; i < 1000 && t.Runtime().Stats().LiveTasks > 1; i++ {
+		t.Yield()
+	}
+	return failed
+}
+
+// meter times the ticks and counts their allocations.
+type meter struct {
+	hist         *hdr.Histogram
+	began        time.Time
+	sample       []metrics.Sample
+	startAllocs  uint64
+	systemAllocs uint64
+}
+
+func newMeter() *meter {
+	h, err := hdr.New(1, int64(10*time.Second), 3)
+	if err != nil {
+		panic(err)
+	}
+	return &meter{hist: h, sample: []metrics.Sample{{Name: "/gc/heap/allocs:objects"}}}
+}
+
+func (m *meter) allocs() uint64 {
+	metrics.Read(m.sample)
+	return m.sample[0].Value.Uint64()
+}
+
+func (m *meter) start() {
+	m.startAllocs = m.allocs()
+	m.began = time.Now()
+}
+
+func (m *meter) end() {
+	_ = m.hist.Record(int64(time.Since(m.began)))
+	m.systemAllocs += m.allocs() - m.startAllocs
+}

@@ -1,0 +1,182 @@
+package game_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"net"
+	"net/netip"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orrery-go/orrery/examples/game/internal/game"
+)
+
+func checkNoLeaks(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n := runtime.NumGoroutine(); n > before {
+			buf := make([]byte, 1<<20)
+			t.Errorf("%d goroutines left over:\n%s", n-before, buf[:runtime.Stack(buf, true)])
+		}
+	})
+}
+
+func headless(t *testing.T, seed uint64) *game.Result {
+	res, err := game.Run(context.Background(), game.Config{Agents: 200, Seed: seed, Headless: true, Ticks: 400})
+	require.NoError(t, err)
+	require.Equal(t, uint64(400), res.Ticks)
+	return res
+}
+
+func TestHeadlessRunsAreDeterministic(t *testing.T) {
+	checkNoLeaks(t)
+	a, b, c := headless(t, 7), headless(t, 7), headless(t, 8)
+	assert.Equal(t, a.Checksum, b.Checksum, "the same seed, the same World")
+	assert.Equal(t, a.Stats, b.Stats)
+	assert.NotEqual(t, a.Checksum, c.Checksum, "another seed, another game")
+	assert.Greater(t, a.Stats.Kills, uint64(0), "predators hunt")
+	assert.Zero(t, a.LiveTasks, "every script ended with the game")
+	assert.Less(t, a.Wall, 400*time.Second/60, "a headless run is faster than real time")
+}
+
+func TestConfigIsValidated(t *testing.T) {
+	for name, cfg := range map[string]game.Config{
+		"no agents":     {Agents: 0, Headless: true, Ticks: 1},
+		"no ticks":      {Agents: 10, Headless: true},
+		"negative tps":  {Agents: 10, TPS: -1, Headless: true, Ticks: 1},
+		"tiny display":  {Agents: 10, Cols: 3, Duration: time.Second},
+		"negative time": {Agents: 10, Duration: -time.Second},
+	} {
+		_, err := game.Run(context.Background(), cfg)
+		assert.Error(t, err, name)
+	}
+}
+
+// player is a test client speaking the line protocol.
+type player struct {
+	t    *testing.T
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func join(t *testing.T, addr netip.AddrPort) *player {
+	conn, err := net.Dial("tcp", addr.String())
+	require.NoError(t, err)
+	require.NoError(t, conn.SetDeadline(time.Now().Add(20*time.Second)))
+	p := &player{t: t, conn: conn, r: bufio.NewReader(conn)}
+	assert.Contains(t, p.line(), "welcome")
+	return p
+}
+
+func (p *player) line() string {
+	l, err := p.r.ReadString('\n')
+	require.NoError(p.t, err)
+	return strings.TrimSuffix(l, "\n")
+}
+
+// do sends a command and returns the first reply that is not a watch
+// update.
+func (p *player) do(cmd string) string {
+	_, err := p.conn.Write([]byte(cmd + "\n"))
+	require.NoError(p.t, err)
+	for {
+		if l := p.line(); !strings.HasPrefix(l, "tick ") || strings.HasPrefix(cmd, "stats") {
+			return l
+		}
+	}
+}
+
+// live runs a game until the test calls the returned stop function.
+func live(t *testing.T) (netip.AddrPort, func() *game.Result) {
+	addrs := make(chan netip.AddrPort, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan *game.Result, 1)
+	var out bytes.Buffer
+	go func() {
+		res, err := game.Run(ctx, game.Config{Agents: 100, Seed: 3, Out: &out, OnListen: func(a netip.AddrPort) { addrs <- a }})
+		assert.NoError(t, err)
+		done <- res
+	}()
+	var addr netip.AddrPort
+	select {
+	case addr = <-addrs:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the game did not start listening")
+	}
+	return addr, func() *game.Result {
+		cancel()
+		res := <-done
+		assert.Contains(t, out.String(), "players: nc 127.0.0.1", "the port is announced")
+		assert.Contains(t, out.String(), "game over", "the final summary is printed")
+		return res
+	}
+}
+
+func TestPlayerSession(t *testing.T) {
+	checkNoLeaks(t)
+	addr, stop := live(t)
+	p := join(t, addr)
+	assert.Contains(t, p.do("help"), "spawn")
+	assert.Equal(t, `error: unknown command "dance" (try help)`, p.do("dance"))
+	assert.Contains(t, p.do("move 1 1"), "error: no ship")
+	assert.Contains(t, p.do("spawn"), "spawned ship at ")
+	assert.Contains(t, p.do("spawn"), "error: you already have a ship")
+	assert.Equal(t, "ok", p.do("move 3 -4"))
+	assert.Contains(t, p.do("move 1"), "error: usage: move")
+	assert.Contains(t, p.do("move x 1"), `"x" is not a number`)
+	assert.Equal(t, "fired", p.do("fire 1 0"))
+	assert.Equal(t, "error: cooling down", p.do("fire 1 0"))
+	assert.Contains(t, p.do("fire 0 0"), "error:")
+	assert.Contains(t, p.do("stats"), "ships 1")
+	assert.Equal(t, "watching", p.do("watch"))
+	update := p.line()
+	assert.Regexp(t, `^tick \d+ \| ship at [\d.]+,[\d.]+ hp \d+ kills \d+`, update, "watchers get state updates")
+	assert.Equal(t, "stopped watching", p.do("watch off"))
+	assert.Contains(t, p.do("watch maybe"), "error: usage: watch")
+	long := strings.Repeat("x", 400)
+	assert.Contains(t, p.do(long), "error: line longer than")
+	assert.Equal(t, "ok", p.do("move 0 0"), "the session goes on after errors")
+	assert.Equal(t, "bye", p.do("quit"))
+	_, err := p.r.ReadString('\n')
+	assert.Error(t, err, "the server closes the connection after quit")
+
+	// A second player sees that the first one's ship is gone.
+	q := join(t, addr)
+	assert.Contains(t, q.do("stats"), "ships 0")
+	res := stop()
+	assert.Equal(t, uint64(2), res.Players.Sessions)
+	assert.GreaterOrEqual(t, res.Players.Errors, uint64(8))
+	assert.Zero(t, res.Players.Active)
+	assert.Zero(t, res.LiveTasks, "no task left after the game")
+}
+
+func TestVanishedClientLeavesNothingBehind(t *testing.T) {
+	checkNoLeaks(t)
+	addr, stop := live(t)
+	gone := join(t, addr)
+	assert.Contains(t, gone.do("spawn"), "spawned")
+	assert.Equal(t, "watching", gone.do("watch"))
+	gone.conn.Close() // no quit: the client just vanishes
+
+	p := join(t, addr)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(p.do("stats"), "ships 0 ") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	assert.Contains(t, p.do("stats"), "ships 0 ", "the vanished player's ship was removed")
+	assert.Contains(t, p.do("stats"), "players 1", "and its session")
+	res := stop()
+	assert.Zero(t, res.Population.Ships)
+	assert.Zero(t, res.Players.Active)
+	assert.Zero(t, res.LiveTasks)
+}
