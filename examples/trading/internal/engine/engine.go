@@ -453,7 +453,6 @@ func (e *Engine) reportLoop(t *asyncrt.Task) struct{} {
 	if err != nil {
 		panic(err)
 	}
-	iv.Tick(t) // the first tick is now
 	var last Summary
 	for {
 		iv.Tick(t)

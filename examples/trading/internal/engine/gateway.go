@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"cmp"
+	"errors"
+	"math"
 	"slices"
 	"time"
 
@@ -29,6 +32,7 @@ type order struct {
 	state  uint8
 	ref    uint64 // the exchange's reference, once accepted
 	epoch  uint32 // the connection the last request went out on
+	born   uint32 // the connection its token was first sent on
 	prev   uint64 // for a replacement: the order it replaces
 	next   uint64 // for an order being replaced: its replacement
 }
@@ -236,6 +240,9 @@ func (g *Gateway) heartbeat(now time.Time, d time.Duration) {
 // Enter sends a new limit order after the risk checks. t0 is when the feed
 // packet that caused it was read (0 if none).
 func (g *Gateway) Enter(in *instrument, side byte, price, qty int64, t0 int64, now time.Time) (uint64, error) {
+	if err := checkOrder(side, price, qty); err != nil {
+		return 0, err
+	}
 	if !g.ready {
 		return 0, g.risk.refuse(RejectNotConnected)
 	}
@@ -246,7 +253,7 @@ func (g *Gateway) Enter(in *instrument, side byte, price, qty int64, t0 int64, n
 	o := g.newOrder()
 	*o = order{
 		token: g.nextToken, locate: in.info.Locate, side: side, price: price, qty: qty,
-		state: stPendingNew, epoch: g.epoch,
+		state: stPendingNew, epoch: g.epoch, born: g.epoch,
 	}
 	g.nextToken++
 	g.orders[o.token] = o
@@ -266,8 +273,21 @@ func (g *Gateway) Enter(in *instrument, side byte, price, qty int64, t0 int64, n
 
 var firm = [4]byte{'O', 'R', 'R', 'Y'}
 
+// errBadOrder is returned for an order no exchange could take.
+var errBadOrder = errors.New("engine: an order needs a side B or S, a price and a quantity in 1..2^32-1")
+
+func checkOrder(side byte, price, qty int64) error {
+	if side != 'B' && side != 'S' || price <= 0 || price > math.MaxUint32 || qty <= 0 || qty > math.MaxUint32 {
+		return errBadOrder
+	}
+	return nil
+}
+
 // Replace moves a live order to a new price and size.
 func (g *Gateway) Replace(in *instrument, token uint64, price, qty int64, t0 int64, now time.Time) (uint64, error) {
+	if err := checkOrder('B', price, qty); err != nil {
+		return 0, err
+	}
 	o := g.orders[token]
 	if !g.ready {
 		return 0, g.risk.refuse(RejectNotConnected)
@@ -283,7 +303,7 @@ func (g *Gateway) Replace(in *instrument, token uint64, price, qty int64, t0 int
 	r := g.newOrder()
 	*r = order{
 		token: g.nextToken, locate: o.locate, side: o.side, price: price, qty: 0,
-		state: stPendingNew, epoch: g.epoch, prev: token,
+		state: stPendingNew, epoch: g.epoch, born: g.epoch, prev: token,
 	}
 	g.nextToken++
 	g.orders[r.token] = r
@@ -349,9 +369,14 @@ func (g *Gateway) quoteSide(o *order) (*instrument, *QuoteSide) {
 	return in, &in.quote.Ask
 }
 
-// sweep runs at the first answer to a request of the current connection:
-// any request still unanswered from an earlier connection never reached the
-// exchange (its answer would have been replayed first), so it is lost.
+// sweep runs at the first answer to an order or replace first sent on the
+// current connection. The exchange replays what a client missed before it
+// reads anything new, so by then every answer to an earlier connection's
+// requests has arrived: a request still unanswered never reached the
+// exchange, and is lost.
+//
+// Executions and cancels cannot trigger it: they may be replayed, or
+// unsolicited, while the replay is still coming.
 func (g *Gateway) sweep() {
 	g.swept = true
 	var lost []*order
@@ -360,35 +385,46 @@ func (g *Gateway) sweep() {
 			lost = append(lost, o)
 		}
 	}
-	slices.SortFunc(lost, func(a, b *order) int { return int(a.token - b.token) })
+	slices.SortFunc(lost, func(a, b *order) int { return cmp.Compare(a.token, b.token) })
 	for _, o := range lost {
 		if g.orders[o.token] != o {
 			continue // settled by an earlier one
 		}
-		g.stats.Lost++
 		switch o.state {
 		case stPendingNew:
-			if o.prev != 0 { // a lost replace: the old order stands
-				if old := g.orders[o.prev]; old != nil {
-					old.state, old.next = stLive, 0
-					g.restoreQuote(old)
+			g.stats.Lost++
+			if prev := o.prev; prev != 0 { // a lost replace: the old order stands
+				old := g.orders[prev]
+				if old == nil { // ... unless it filled meanwhile
+					g.retire(o)
+					continue
 				}
+				g.done(o)
+				old.state, old.next = stLive, 0
+				g.restoreQuote(old)
 			} else {
-				g.clearQuote(o)
+				g.retire(o)
 			}
-			g.done(o)
 		case stPendingReplace:
-			o.state, o.next = stLive, 0 // its replacement is swept too, and restores the quote
+			// Counted with its replacement, which is swept too (it has a
+			// larger token) and restores the quote.
+			o.state, o.next = stLive, 0
 		case stPendingCancel:
+			g.stats.Lost++
 			o.state = stLive
 			g.restoreQuote(o)
 		}
 	}
 }
 
-func (g *Gateway) clearQuote(o *order) {
+// retire forgets a finished order and clears its quote, if it is the
+// quote's order. The shares are released before the strategy hears of it,
+// so a new order in their place passes the position check.
+func (g *Gateway) retire(o *order) {
 	in, q := g.quoteSide(o)
-	if q != nil && q.Token == o.token {
+	tok := o.token
+	g.done(o)
+	if q != nil && q.Token == tok {
 		*q = QuoteSide{}
 		g.notify(in)
 	}
@@ -408,8 +444,9 @@ func (g *Gateway) notify(in *instrument) {
 	}
 }
 
-// lookup finds the order an answer is about and runs the sweep when due.
-func (g *Gateway) lookup(tok ouch.Token) *order {
+// lookup finds the order an answer is about. An answer to an order or a
+// replace (answer set) first sent on this connection runs the sweep.
+func (g *Gateway) lookup(tok ouch.Token, answer bool) *order {
 	n, err := tok.Uint()
 	if err != nil {
 		g.stats.Unknown++
@@ -420,7 +457,7 @@ func (g *Gateway) lookup(tok ouch.Token) *order {
 		g.stats.Unknown++
 		return nil
 	}
-	if !g.swept && o.epoch == g.epoch {
+	if answer && !g.swept && o.born == g.epoch {
 		g.sweep()
 		if o = g.orders[n]; o == nil {
 			return nil
@@ -444,7 +481,7 @@ func (g *Gateway) onSequenced(msg []byte) {
 			break
 		}
 		g.stats.Accepted++
-		o := g.lookup(m.Token)
+		o := g.lookup(m.Token, true)
 		if o == nil || o.state != stPendingNew {
 			return
 		}
@@ -453,8 +490,7 @@ func (g *Gateway) onSequenced(msg []byte) {
 			g.ownRef(m.OrderRef)
 		}
 		if m.OrderState == ouch.OrderStateDead {
-			g.clearQuote(o)
-			g.done(o)
+			g.retire(o)
 			return
 		}
 		o.state = stLive
@@ -470,8 +506,11 @@ func (g *Gateway) onSequenced(msg []byte) {
 			break
 		}
 		g.stats.Replaced++
-		r := g.lookup(m.Token)
-		if r == nil {
+		r := g.lookup(m.Token, true)
+		if r == nil || r.state != stPendingNew || r.prev == 0 {
+			if r != nil {
+				g.stats.Unknown++ // not a replace awaiting its answer
+			}
 			return
 		}
 		if prev, err := m.Previous.Uint(); err == nil {
@@ -494,21 +533,18 @@ func (g *Gateway) onSequenced(msg []byte) {
 		}
 		g.stats.Rejected++
 		g.exchangeRejects[m.Reason]++
-		o := g.lookup(m.Token)
+		o := g.lookup(m.Token, true)
 		if o == nil {
 			return
 		}
-		if o.prev != 0 { // a refused replace leaves the old order as it was
-			if old := g.orders[o.prev]; old != nil && old.state == stPendingReplace {
-				old.state, old.next = stLive, 0
-				g.restoreQuote(old)
-			} else {
-				g.clearQuote(o)
-			}
+		// A refused replace leaves the old order as it was (if it still is).
+		if old := g.orders[o.prev]; o.prev != 0 && old != nil && old.state == stPendingReplace {
+			g.done(o)
+			old.state, old.next = stLive, 0
+			g.restoreQuote(old)
 		} else {
-			g.clearQuote(o)
+			g.retire(o)
 		}
-		g.done(o)
 		return
 	case ouch.TypeCanceled:
 		var m ouch.Canceled
@@ -516,7 +552,7 @@ func (g *Gateway) onSequenced(msg []byte) {
 			break
 		}
 		g.stats.Canceled++
-		o := g.lookup(m.Token)
+		o := g.lookup(m.Token, false)
 		if o == nil {
 			return
 		}
@@ -524,13 +560,14 @@ func (g *Gateway) onSequenced(msg []byte) {
 		o.qty -= dec
 		g.openQty(o.locate)[sideIndex(o.side)] -= dec
 		if o.qty == 0 {
-			g.clearQuote(o)
-			g.done(o)
-		} else if o.state == stPendingCancel {
+			g.retire(o)
+			return
+		}
+		if o.state == stPendingCancel {
 			o.state = stLive
-			if _, q := g.quoteSide(o); q != nil && q.Token == o.token {
-				g.restoreQuote(o)
-			}
+		}
+		if _, q := g.quoteSide(o); q != nil && q.Token == o.token && o.state == stLive {
+			g.restoreQuote(o) // the quote's new size, and no longer pending
 		}
 		return
 	case ouch.TypeExecuted:
@@ -539,7 +576,7 @@ func (g *Gateway) onSequenced(msg []byte) {
 			break
 		}
 		g.stats.Executions++
-		o := g.lookup(m.Token)
+		o := g.lookup(m.Token, false)
 		if o == nil {
 			return
 		}
@@ -579,8 +616,7 @@ func (g *Gateway) fill(o *order, qty, price int64, match uint64) {
 		q.Qty = o.qty
 	}
 	if o.qty == 0 {
-		g.clearQuote(o)
-		g.done(o)
+		g.retire(o)
 	} else {
 		g.notify(in)
 	}

@@ -273,6 +273,10 @@ func (m *Market) addOrder(locate uint16, stock itch.Stock, ref uint64, side byte
 		m.Malformed++
 		return
 	}
+	if qty <= 0 || price <= 0 {
+		m.Malformed++ // an order of nothing would corrupt the levels
+		return
+	}
 	if _, dup := m.orders[ref]; dup {
 		m.Unknown++
 		return

@@ -108,11 +108,15 @@ func (r *risk) check(in *instrument, side byte, price, qty, open int64, now time
 		return r.refuse(RejectPriceBand)
 	}
 	// The bucket refills continuously, up to one second's worth of orders.
-	if !r.last.IsZero() {
-		r.tokens += now.Sub(r.last).Seconds() * float64(r.limits.MaxOrderRate)
-		r.tokens = min(r.tokens, float64(r.limits.MaxOrderRate))
+	// Callers' clocks differ slightly (a system's tick time is when the tick
+	// was due, a task's the current cycle's): time never runs back here.
+	if r.last.IsZero() || now.After(r.last) {
+		if !r.last.IsZero() {
+			r.tokens += now.Sub(r.last).Seconds() * float64(r.limits.MaxOrderRate)
+			r.tokens = min(r.tokens, float64(r.limits.MaxOrderRate))
+		}
+		r.last = now
 	}
-	r.last = now
 	if r.tokens < 1 {
 		return r.refuse(RejectOrderRate)
 	}
