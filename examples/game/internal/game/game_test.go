@@ -6,7 +6,6 @@ import (
 	"context"
 	"net"
 	"net/netip"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -14,22 +13,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/orrery-go/orrery/examples/internal/leaktest"
+
 	"github.com/orrery-go/orrery/examples/game/internal/game"
 )
-
-func checkNoLeaks(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			t.Errorf("%d goroutines left over:\n%s", n-before, buf[:runtime.Stack(buf, true)])
-		}
-	})
-}
 
 func headless(t *testing.T, seed uint64) *game.Result {
 	res, err := game.Run(context.Background(), game.Config{Agents: 200, Seed: seed, Headless: true, Ticks: 400})
@@ -39,7 +26,7 @@ func headless(t *testing.T, seed uint64) *game.Result {
 }
 
 func TestHeadlessRunsAreDeterministic(t *testing.T) {
-	checkNoLeaks(t)
+	leaktest.Check(t)
 	a, b, c := headless(t, 7), headless(t, 7), headless(t, 8)
 	assert.Equal(t, a.Checksum, b.Checksum, "the same seed, the same World")
 	assert.Equal(t, a.Stats, b.Stats)
@@ -123,7 +110,7 @@ func live(t *testing.T) (netip.AddrPort, func() *game.Result) {
 }
 
 func TestPlayerSession(t *testing.T) {
-	checkNoLeaks(t)
+	leaktest.Check(t)
 	addr, stop := live(t)
 	p := join(t, addr)
 	assert.Contains(t, p.do("help"), "spawn")
@@ -161,7 +148,7 @@ func TestPlayerSession(t *testing.T) {
 }
 
 func TestVanishedClientLeavesNothingBehind(t *testing.T) {
-	checkNoLeaks(t)
+	leaktest.Check(t)
 	addr, stop := live(t)
 	gone := join(t, addr)
 	assert.Contains(t, gone.do("spawn"), "spawned")

@@ -229,9 +229,18 @@ func newEngine(cfg *Config, clock asyncrt.Clock) (*engineRun, error) {
 	return &engineRun{rt: rt, e: e}, nil
 }
 
-func (r *engineRun) listen() error {
+// startEngine makes an engine on the real clock and binds its feed socket.
+func startEngine(cfg *Config) (*engineRun, error) {
+	r, err := newEngine(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
 	err, perr := asyncrt.BlockOn(r.rt, func(t *asyncrt.Task) error { return r.e.Listen(t) })
-	return errors.Join(err, perr)
+	if err = errors.Join(err, perr); err != nil {
+		r.rt.Close()
+		return nil, err
+	}
+	return r, nil
 }
 
 func (r *engineRun) run() (*engine.Report, error) {
@@ -251,14 +260,11 @@ func runBoth(ctx context.Context, cfg *Config) (*Result, error) {
 		cfg.FeedAddr = "127.0.0.1:0"
 	}
 	cfg.OrderAddr, cfg.SnapshotAddr = "127.0.0.1:0", "127.0.0.1:0"
-	er, err := newEngine(cfg, nil)
+	er, err := startEngine(cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer er.rt.Close()
-	if err := er.listen(); err != nil {
-		return nil, err
-	}
 	xr, err := startExchange(cfg, er.e.FeedAddr())
 	if err != nil {
 		return nil, err
@@ -342,14 +348,11 @@ func runExchange(ctx context.Context, cfg *Config) (*Result, error) {
 }
 
 func runEngine(ctx context.Context, cfg *Config) (*Result, error) {
-	er, err := newEngine(cfg, nil)
+	er, err := startEngine(cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer er.rt.Close()
-	if err := er.listen(); err != nil {
-		return nil, err
-	}
 	fmt.Fprintf(cfg.Out, "engine     feed on %v  orders to %s  snapshots from %s\n", er.e.FeedAddr(), cfg.OrderAddr, cfg.SnapshotAddr)
 	untrigger := triggerOnDone(ctx, er.rt)
 	defer untrigger()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -12,27 +11,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/orrery-go/orrery/examples/internal/leaktest"
+
 	"github.com/orrery-go/orrery/examples/trading/internal/app"
 	"github.com/orrery-go/orrery/examples/trading/internal/recording"
 )
 
-// checkNoLeaks fails if goroutines started by the test outlive it.
-func checkNoLeaks(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			t.Errorf("%d goroutines left over:\n%s", n-before, buf[:runtime.Stack(buf, true)])
-		}
-	})
-}
-
 func TestLoopbackRunReconcilesWithDropsAndReconnects(t *testing.T) {
-	checkNoLeaks(t)
+	leaktest.Check(t)
 	var out bytes.Buffer
 	res, err := app.Run(context.Background(), app.Config{
 		Duration: 3 * time.Second, Seed: 7, Instruments: 4, Rate: 5000,
@@ -55,7 +41,7 @@ func TestLoopbackRunReconcilesWithDropsAndReconnects(t *testing.T) {
 }
 
 func TestBacktestIsDeterministicAndFasterThanTheRecording(t *testing.T) {
-	checkNoLeaks(t)
+	leaktest.Check(t)
 	path := filepath.Join(t.TempDir(), "feed.rec")
 	live, err := app.Run(context.Background(), app.Config{
 		Duration: 2 * time.Second, Seed: 3, Instruments: 3, Rate: 5000, DropRate: 0.02, Record: path,
@@ -111,7 +97,7 @@ func TestRunRejectsBadConfigurations(t *testing.T) {
 }
 
 func TestCancelledContextStopsARunGracefully(t *testing.T) {
-	checkNoLeaks(t)
+	leaktest.Check(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(time.Second, cancel) // as Ctrl-C would
 	var out bytes.Buffer
