@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orrery-go/orrery/examples/internal/leaktest"
-
 	"github.com/orrery-go/orrery/examples/game/internal/game"
 )
 

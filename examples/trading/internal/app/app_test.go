@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orrery-go/orrery/examples/internal/leaktest"
-
 	"github.com/orrery-go/orrery/examples/trading/internal/app"
 	"github.com/orrery-go/orrery/examples/trading/internal/recording"
 )
