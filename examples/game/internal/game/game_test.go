@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/orrery-go/orrery/examples/internal/leaktest"
 	"github.com/orrery-go/orrery/examples/game/internal/game"
+	"github.com/orrery-go/orrery/examples/internal/leaktest"
 )
 
 func headless(t *testing.T, seed uint64) *game.Result {
