@@ -204,7 +204,7 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "runtime    polls %d  cycles %d  timers fired %d  parks %d  system ticks %d  stalls %d\n",
 		rs.Polls, rs.Cycles, rs.TimersFired, rs.Parks, rs.SystemTicks, rs.Stalls)
 	if r.Err != nil {
-		fmt.Fprintf(w, "last error %v\n", r.Err)
+		fmt.Fprintf(w, "recovered  from: %v (the last error the engine got past)\n", r.Err)
 	}
 }
 

@@ -8,8 +8,8 @@
 //   - market data: ITCH 5.0 messages packed into MoldUDP64 packets, sent by
 //     unicast UDP to one loopback address;
 //   - recovery: a GLIMPSE-style snapshot over SoupBinTCP (an Add Order per
-//     resting order, then End of Snapshot with the feed sequence number it
-//     covers);
+//     resting order, then End of Snapshot with the feed sequence number the
+//     live feed continues from);
 //   - a seeded synthetic order flow: a random-walk fair price per
 //     instrument, passive orders around it, cancels and aggressive orders.
 //
