@@ -202,7 +202,7 @@ func TestReportPrintReasons(t *testing.T) {
 	s := out.String()
 	assert.Contains(t, s, "(max position 1, price band 2)")
 	assert.Contains(t, s, "(a 2, b 1)")
-	assert.Contains(t, s, "last error boom")
+	assert.Contains(t, s, "recovered  from: boom")
 	assert.False(t, strings.Contains(s, "venue "), "no venue line outside a backtest")
 	assert.Equal(t, "", reasons(nil))
 	assert.Equal(t, "", exchangeReasons(nil))
