@@ -58,6 +58,25 @@ func BenchmarkTCPEchoRTTSpin(b *testing.B) {
 	benchEchoRTT(b, server, client)
 }
 
+// echoRounds sends 64-byte messages on c and reads them back, once per
+// benchmark iteration, recording each round trip (up to rtts' capacity).
+func echoRounds(b *testing.B, c *asyncrt.TCPConn, rtts *[]time.Duration) error {
+	msg, back := make([]byte, 64), make([]byte, 64)
+	for b.Loop() {
+		start := time.Now()
+		if _, err := c.Write(msg); err != nil {
+			return err
+		}
+		if _, err := io.ReadFull(c, back); err != nil {
+			return err
+		}
+		if len(*rtts) < cap(*rtts) {
+			*rtts = append(*rtts, time.Since(start))
+		}
+	}
+	return nil
+}
+
 func benchEchoRTT(b *testing.B, server, client *asyncrt.Builder) {
 	addr, stop := serveEcho(b, server)
 	defer stop()
@@ -70,20 +89,7 @@ func benchEchoRTT(b *testing.B, server, client *asyncrt.Builder) {
 			return err
 		}
 		defer c.Close()
-		msg, back := make([]byte, 64), make([]byte, 64)
-		for b.Loop() {
-			start := time.Now()
-			if _, err := c.Write(msg); err != nil {
-				return err
-			}
-			if _, err := io.ReadFull(c, back); err != nil {
-				return err
-			}
-			if len(rtts) < cap(rtts) {
-				rtts = append(rtts, time.Since(start))
-			}
-		}
-		return nil
+		return echoRounds(b, c, &rtts)
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -262,20 +268,7 @@ func BenchmarkTCPEchoRTTOneRuntime(b *testing.B) {
 			return err
 		}
 		defer c.Close()
-		msg, back := make([]byte, 64), make([]byte, 64)
-		for b.Loop() {
-			start := time.Now()
-			if _, err := c.Write(msg); err != nil {
-				return err
-			}
-			if _, err := io.ReadFull(c, back); err != nil {
-				return err
-			}
-			if len(rtts) < cap(rtts) {
-				rtts = append(rtts, time.Since(start))
-			}
-		}
-		return nil
+		return echoRounds(b, c, &rtts)
 	})
 	if err != nil {
 		b.Fatal(err)
