@@ -4,8 +4,6 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
-
-	"github.com/orrery-go/orrery/slab"
 )
 
 // CancellationToken is a cancellation signal shared by tasks (of any
@@ -17,7 +15,7 @@ type CancellationToken struct {
 	mu        sync.Mutex
 	parent    *CancellationToken
 	children  map[*CancellationToken]struct{}
-	waiters   []crossWaiter
+	waiters   SharedWaitQueue
 	ctx       context.Context
 	ctxCancel context.CancelFunc
 }
@@ -68,20 +66,12 @@ func (c *CancellationToken) Cancel() {
 			stack = append(stack, child)
 		}
 		tok.children = nil
-		waiters := tok.waiters
-		tok.waiters = nil
 		cancel := tok.ctxCancel
 		tok.mu.Unlock()
 		if cancel != nil {
 			cancel()
 		}
-		for _, w := range waiters {
-			if w.rt.onRuntime() {
-				w.rt.wake(w.key)
-			} else {
-				w.rt.inbox.post(w.rt, wakeJob{w.key})
-			}
-		}
+		tok.waiters.WakeAll()
 	}
 }
 
@@ -93,41 +83,26 @@ func (c *CancellationToken) IsCancelled() bool { return c.cancelled.Load() }
 // goroutine may cancel the token.
 func (c *CancellationToken) Cancelled(t *Task) {
 	t.check("CancellationToken.Cancelled")
-	for !c.cancelled.Load() {
-		if !c.addWaiter(t) {
-			return
-		}
-		t.rt.externalWaits++
-		t.chanWait = chanWaitReg{c: c, external: true}
-		t.wait = &t.chanWait
-		t.suspend()
-		t.wait = nil
-		t.rt.externalWaits--
-		c.removeWaiter(t.rec.key, false)
-	}
-}
-
-// addWaiter registers t, unless the token is already cancelled.
-func (c *CancellationToken) addWaiter(t *Task) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.cancelled.Load() {
-		return false
+		return
 	}
-	c.waiters = append(c.waiters, crossWaiter{rt: t.rt, key: t.rec.key})
-	return true
+	w := c.register(t)
+	for !c.cancelled.Load() {
+		t.waitRegs()
+	}
+	w.Release()
 }
 
-// removeWaiter withdraws task k, if it is still registered.
-func (c *CancellationToken) removeWaiter(k slab.Key, _ bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i, w := range c.waiters {
-		if w.key == k {
-			c.waiters = append(c.waiters[:i], c.waiters[i+1:]...)
-			return
-		}
+// register registers t to be woken when the token is cancelled; if it
+// already is, the registration comes back woken.
+func (c *CancellationToken) register(t *Task) Waiter {
+	w := c.waiters.Enqueue(t)
+	if c.cancelled.Load() {
+		// Cancelled before the registration was in: Cancel may have woken
+		// the queue already.
+		t.rt.wakeNode(w.n)
 	}
+	return w
 }
 
 // Context returns a context.Context cancelled together with the token, for

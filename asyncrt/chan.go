@@ -3,8 +3,6 @@ package asyncrt
 import (
 	"errors"
 	"fmt"
-
-	"github.com/orrery-go/orrery/slab"
 )
 
 var (
@@ -28,26 +26,34 @@ func (e *SendError[T]) Error() string { return fmt.Sprintf("%v: value not sent",
 func (e *SendError[T]) Unwrap() error { return e.Err }
 
 // localChan is the state of a channel between tasks of one runtime: a ring
-// buffer and its waiters, touched only by the runtime's thread, so it needs
-// no atomics and no locks.
+// buffer and two wait queues, touched only by the runtime's thread, so it
+// needs no atomics and no locks.
+//
+// Waiting tasks are served in FIFO order. Each value pushed wakes one
+// waiting receiver, and the woken receivers have first claim on the values
+// (a newcomer takes one only if there are more values than woken
+// receivers); senders and free slots likewise.
 type localChan[T any] struct {
-	rt          *Runtime
-	buf         []T
-	head, n     int
-	senders     int // open Sender handles
-	recvClosed  bool
-	recvWaiter  slab.Key
-	sendWaiters []slab.Key // FIFO of blocked senders
+	rt         *Runtime
+	buf        []T
+	head, n    int
+	senders    int // open Sender handles
+	recvClosed bool
+	recvQ      WaitQueue
+	sendQ      WaitQueue
 }
 
-// Sender sends on a channel made by [NewChan]. Clone it for more senders;
-// the receiver sees the channel closed once every Sender is closed.
+// Sender sends on a channel made by [NewChan]. Any number of tasks may send
+// through one Sender; Clone it for handles closed independently. The
+// receivers see the channel closed once every Sender is closed.
 type Sender[T any] struct {
 	c      *localChan[T]
 	closed bool
 }
 
-// Receiver receives from a channel made by [NewChan].
+// Receiver receives from a channel made by [NewChan]. Any number of tasks
+// may receive through it at once: each value goes to one of them, in the
+// order they started waiting.
 type Receiver[T any] struct {
 	c      *localChan[T]
 	closed bool
@@ -67,11 +73,22 @@ func NewChan[T any](rt *Runtime, capacity int) (*Sender[T], *Receiver[T], error)
 	return &Sender[T]{c: c}, &Receiver[T]{c: c}, nil
 }
 
+// canSend reports whether a sender that holds no wake may send now: there is
+// a free slot beyond those kept for woken senders.
+func (c *localChan[T]) canSend() bool { return len(c.buf)-c.n > c.sendQ.Woken() }
+
+// canRecv is canSend for receivers.
+func (c *localChan[T]) canRecv() bool { return c.n > c.recvQ.Woken() }
+
 func (c *localChan[T]) push(v T) {
-	c.buf[(c.head+c.n)%len(c.buf)] = v
+	i := c.head + c.n
+	if i >= len(c.buf) {
+		i -= len(c.buf)
+	}
+	c.buf[i] = v
 	c.n++
-	if w := c.recvWaiter; !w.IsZero() {
-		c.rt.wake(w)
+	if c.recvQ.n > 0 {
+		c.recvQ.WakeOne()
 	}
 }
 
@@ -79,18 +96,23 @@ func (c *localChan[T]) pop() T {
 	var zero T
 	v := c.buf[c.head]
 	c.buf[c.head] = zero
-	c.head = (c.head + 1) % len(c.buf)
+	if c.head++; c.head == len(c.buf) {
+		c.head = 0
+	}
 	c.n--
-	if len(c.sendWaiters) > 0 {
-		c.rt.wake(c.sendWaiters[0])
+	if c.sendQ.n > 0 {
+		c.sendQ.WakeOne()
+	}
+	if c.n == 0 && c.senders == 0 {
+		c.recvQ.WakeAll() // drained and closed: the receivers still waiting are done
 	}
 	return v
 }
 
-// mayPush reports whether the sender me may put a value in now: there is
-// room and no blocked sender is ahead of it.
-func (c *localChan[T]) mayPush(me slab.Key) bool {
-	return c.n < len(c.buf) && (len(c.sendWaiters) == 0 || c.sendWaiters[0] == me)
+func (c *localChan[T]) sendClosed(s *Sender[T]) bool { return s.closed || c.recvClosed }
+
+func (c *localChan[T]) recvDone(r *Receiver[T]) bool {
+	return r.closed || c.recvClosed || c.n == 0 && c.senders == 0
 }
 
 func (c *localChan[T]) check(t *Task, op string) {
@@ -101,79 +123,30 @@ func (c *localChan[T]) check(t *Task, op string) {
 }
 
 // Send puts v in the channel, suspending t while it is full. Blocked senders
-// are served in order. It returns a *[SendError] wrapping [ErrClosed] if this
-// Sender or the Receiver is closed.
+// are served in the order they started waiting. It returns a *[SendError]
+// wrapping [ErrClosed] if this Sender or the Receiver is closed.
 func (s *Sender[T]) Send(t *Task, v T) error {
 	c := s.c
 	c.check(t, "Sender.Send")
-	me := t.rec.key
-	queued := false
+	if c.sendClosed(s) {
+		return &SendError[T]{Value: v, Err: ErrClosed}
+	}
+	if c.canSend() {
+		c.push(v)
+		return nil
+	}
+	w := t.Enqueue(&c.sendQ)
 	for {
-		if s.closed || c.recvClosed {
-			if queued {
-				c.removeWaiter(me, true)
-			}
+		t.waitRegs()
+		if c.sendClosed(s) {
+			w.Cancel()
 			return &SendError[T]{Value: v, Err: ErrClosed}
 		}
-		if c.mayPush(me) {
-			if queued {
-				c.sendWaiters = c.sendWaiters[1:]
-			}
+		if w.Woken() && (w.n.counted && c.n < len(c.buf) || c.canSend()) {
+			w.Release()
 			c.push(v)
-			if c.n < len(c.buf) && len(c.sendWaiters) > 0 {
-				c.rt.wake(c.sendWaiters[0]) // room left: the next in line may go
-			}
 			return nil
 		}
-		if !queued {
-			c.sendWaiters = append(c.sendWaiters, me)
-			queued = true
-		}
-		t.chanWait = chanWaitReg{c: c, send: true}
-		t.wait = &t.chanWait
-		t.suspend()
-		t.wait = nil
-	}
-}
-
-// chanWaiter is a channel a task can be registered with.
-type chanWaiter interface {
-	removeWaiter(k slab.Key, send bool)
-}
-
-// chanWaitReg withdraws a task from a channel's (or token's) waiters when it
-// unwinds. external says the wait was counted in the runtime's
-// externalWaits.
-type chanWaitReg struct {
-	c        chanWaiter
-	send     bool
-	external bool
-}
-
-func (r *chanWaitReg) cancelWait(t *Task) {
-	if r.external {
-		t.rt.externalWaits--
-	}
-	r.c.removeWaiter(t.rec.key, r.send)
-}
-
-// removeWaiter takes k off the senders' line or the receiver's slot.
-func (c *localChan[T]) removeWaiter(k slab.Key, send bool) {
-	if !send {
-		if c.recvWaiter == k {
-			c.recvWaiter = slab.Key{}
-		}
-		return
-	}
-	for i, w := range c.sendWaiters {
-		if w == k {
-			c.sendWaiters = append(c.sendWaiters[:i], c.sendWaiters[i+1:]...)
-			break
-		}
-	}
-	// A slot freed for the one who left goes to the next in line.
-	if c.n < len(c.buf) && len(c.sendWaiters) > 0 {
-		c.rt.wake(c.sendWaiters[0])
 	}
 }
 
@@ -183,9 +156,9 @@ func (s *Sender[T]) TrySend(v T) error {
 	c := s.c
 	c.rt.mustBeOnRuntime("Sender.TrySend")
 	switch {
-	case s.closed || c.recvClosed:
+	case c.sendClosed(s):
 		return &SendError[T]{Value: v, Err: ErrClosed}
-	case c.n == len(c.buf) || len(c.sendWaiters) > 0:
+	case !c.canSend():
 		return &SendError[T]{Value: v, Err: ErrFull}
 	}
 	c.push(v)
@@ -202,7 +175,7 @@ func (s *Sender[T]) Clone() *Sender[T] {
 	return &Sender[T]{c: s.c}
 }
 
-// Close closes this Sender. Once every Sender is closed, the receiver gets
+// Close closes this Sender. Once every Sender is closed, the receivers get
 // what is still buffered, then ErrClosed. Closing twice is harmless.
 func (s *Sender[T]) Close() {
 	c := s.c
@@ -211,35 +184,37 @@ func (s *Sender[T]) Close() {
 		return
 	}
 	s.closed = true
-	if c.senders--; c.senders == 0 && !c.recvWaiter.IsZero() {
-		c.rt.wake(c.recvWaiter)
+	c.sendQ.WakeAll() // tasks sending through this Sender get ErrClosed
+	if c.senders--; c.senders == 0 {
+		c.recvQ.WakeAll()
 	}
 }
 
-// Recv takes the oldest value, suspending t while the channel is empty. Once
+// Recv takes the oldest value, suspending t while the channel is empty.
+// Waiting receivers are served in the order they started waiting. Once
 // every Sender is closed and the buffer is drained (or after the Receiver's
 // own Close) it returns [ErrClosed].
 func (r *Receiver[T]) Recv(t *Task) (T, error) {
 	c := r.c
 	c.check(t, "Receiver.Recv")
+	if c.canRecv() && !r.closed {
+		return c.pop(), nil
+	}
+	var zero T
+	if c.recvDone(r) {
+		return zero, ErrClosed
+	}
+	w := t.Enqueue(&c.recvQ)
 	for {
-		if r.closed {
-			var zero T
-			return zero, ErrClosed
-		}
-		if c.n > 0 {
+		t.waitRegs()
+		if w.Woken() && !r.closed && (w.n.counted && c.n > 0 || c.canRecv()) {
+			w.Release()
 			return c.pop(), nil
 		}
-		if c.senders == 0 {
-			var zero T
+		if c.recvDone(r) {
+			w.Cancel()
 			return zero, ErrClosed
 		}
-		c.recvWaiter = t.rec.key
-		t.chanWait = chanWaitReg{c: c}
-		t.wait = &t.chanWait
-		t.suspend()
-		t.wait = nil
-		c.recvWaiter = slab.Key{}
 	}
 }
 
@@ -252,16 +227,16 @@ func (r *Receiver[T]) TryRecv() (T, error) {
 	switch {
 	case r.closed:
 		return zero, ErrClosed
-	case c.n > 0:
+	case c.canRecv():
 		return c.pop(), nil
-	case c.senders == 0:
+	case c.recvDone(r):
 		return zero, ErrClosed
 	}
 	return zero, ErrEmpty
 }
 
-// Close closes the receiving end: buffered values are dropped, blocked and
-// later senders get ErrClosed with their value.
+// Close closes the receiving end for every receiver: buffered values are
+// dropped, blocked receivers and senders and later ones get ErrClosed.
 func (r *Receiver[T]) Close() {
 	c := r.c
 	c.rt.mustBeOnRuntime("Receiver.Close")
@@ -275,9 +250,8 @@ func (r *Receiver[T]) Close() {
 		c.head = (c.head + 1) % len(c.buf)
 		c.n--
 	}
-	for _, w := range c.sendWaiters {
-		c.rt.wake(w)
-	}
+	c.sendQ.WakeAll()
+	c.recvQ.WakeAll()
 }
 
 // Len returns the number of buffered values.

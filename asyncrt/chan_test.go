@@ -181,7 +181,7 @@ func TestChanStress(t *testing.T) {
 						panic(fmt.Sprintf("sender %d: sent %d, received %d", i, sent[i], next[i]))
 					}
 				}
-				if recv, waiting := asyncrt.ChanWaiters(rx); recv || waiting != 0 {
+				if recv, waiting := asyncrt.ChanWaiters(rx); recv != 0 || waiting != 0 {
 					panic("registrations left behind")
 				}
 				return 0

@@ -5,23 +5,21 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-
-	"github.com/orrery-go/orrery/slab"
 )
 
 // crossChan is a channel from any goroutine into one runtime. Values go
 // through a bounded lock-free multi-producer ring (each slot carries a
 // sequence number saying whose turn it is), so a send costs one
 // compare-and-swap; a mutex is taken only to block and unblock senders when
-// the ring is full. The receiving task's runtime is woken through its inbox,
-// which pokes the runtime's eventfd only if it is parked.
+// the ring is full. Receiving tasks wait in a queue of the runtime; a sender
+// that finds them waiting posts one job to the runtime's inbox, which pokes
+// the runtime's eventfd only if it is parked.
 type crossChan[T any] struct {
 	rt      *Runtime
 	ring    []crossSlot[T] // power-of-two length: the channel's capacity
 	mask    uint64
 	senders atomic.Int64
 	closed  atomic.Bool   // the receiver closed
-	blocked atomic.Int32  // senders waiting for room; read on every receive
 	stop    chan struct{} // closed by the receiver's Close, for Forward
 	space   chan struct{} // signalled when a value is taken, for Forward
 	forward bool
@@ -35,17 +33,19 @@ type crossChan[T any] struct {
 	deq atomic.Uint64 // next position to take; the receiver
 	_   cacheLinePad
 
-	// The receiving task, when it waits: recvKey is written by the receiver
-	// before it sets recvWaiting, and read on its runtime's thread.
+	// recvWaiting says receiving tasks wait in recvQ (the runtime's), so a
+	// sender must post a wake-up; wakePosted coalesces those posts.
 	recvWaiting atomic.Bool
-	recvKey     slab.Key
 	wakePosted  atomic.Bool
+	recvQ       WaitQueue
 	_           cacheLinePad
 
-	// Blocked senders: goroutines on notFull, tasks in taskSenders.
-	mu          sync.Mutex
-	notFull     sync.Cond
-	taskSenders []crossWaiter
+	// Blocked senders: goroutines on notFull (goBlocked counts them), tasks
+	// of any runtime in sendQ.
+	mu        sync.Mutex
+	notFull   sync.Cond
+	goBlocked atomic.Int32
+	sendQ     SharedWaitQueue
 }
 
 // cacheLinePad separates fields written by different cores (two lines, as
@@ -57,12 +57,6 @@ type crossSlot[T any] struct {
 	val T
 }
 
-// crossWaiter is a task of some runtime waiting on a cross channel.
-type crossWaiter struct {
-	rt  *Runtime
-	key slab.Key
-}
-
 // CrossSender sends into a runtime from any goroutine. Its methods are safe
 // for concurrent use.
 type CrossSender[T any] struct {
@@ -70,8 +64,9 @@ type CrossSender[T any] struct {
 	closed atomic.Bool
 }
 
-// CrossReceiver receives, in a task of its runtime, what other goroutines
-// send.
+// CrossReceiver receives, in tasks of its runtime, what other goroutines
+// send. Any number of the runtime's tasks may receive through it at once:
+// each value goes to one of them, in the order they started waiting.
 type CrossReceiver[T any] struct {
 	c      *crossChan[T]
 	closed bool
@@ -103,6 +98,7 @@ func NewCrossChan[T any](rt *Runtime, capacity int) (*CrossSender[T], *CrossRece
 	}
 	c.senders.Store(1)
 	c.notFull.L = &c.mu
+	c.recvQ.external = true
 	return &CrossSender[T]{c: c}, &CrossReceiver[T]{c: c}, nil
 }
 
@@ -116,9 +112,7 @@ func (c *crossChan[T]) tryPush(v T) bool {
 			if c.enq.CompareAndSwap(pos, pos+1) {
 				s.val = v
 				s.seq.Store(pos + 1) // publish
-				if c.recvWaiting.Load() && c.wakePosted.CompareAndSwap(false, true) {
-					c.rt.inbox.post(c.rt, c)
-				}
+				c.wakeReceivers()
 				return true
 			}
 			pos = c.enq.Load()
@@ -130,7 +124,14 @@ func (c *crossChan[T]) tryPush(v T) bool {
 	}
 }
 
-// tryPop takes the oldest value. Receiver only.
+// wakeReceivers has the runtime wake its receiving tasks, if any wait.
+func (c *crossChan[T]) wakeReceivers() {
+	if c.recvWaiting.Load() && c.wakePosted.CompareAndSwap(false, true) {
+		c.rt.inbox.post(c.rt, c)
+	}
+}
+
+// tryPop takes the oldest value. Runtime's thread only.
 func (c *crossChan[T]) tryPop() (T, bool) {
 	var zero T
 	pos := c.deq.Load()
@@ -142,7 +143,7 @@ func (c *crossChan[T]) tryPop() (T, bool) {
 	s.val = zero
 	s.seq.Store(pos + c.mask + 1) // free for the sender one lap later
 	c.deq.Store(pos + 1)
-	if c.blocked.Load() > 0 && (c.enq.Load()-pos-1 <= c.mask/2 || c.closed.Load()) {
+	if (c.goBlocked.Load() > 0 || c.sendQ.Len() > 0) && (c.enq.Load()-pos-1 <= c.mask/2 || c.closed.Load()) {
 		c.unblockSenders()
 	}
 	if c.forward {
@@ -154,34 +155,41 @@ func (c *crossChan[T]) tryPop() (T, bool) {
 	return v, true
 }
 
+// avail returns how many values senders have claimed room for.
+func (c *crossChan[T]) avail() int { return int(c.enq.Load() - c.deq.Load()) }
+
 // unblockSenders lets the blocked senders retry.
 func (c *crossChan[T]) unblockSenders() {
 	c.mu.Lock()
 	c.notFull.Broadcast()
-	waiters := c.taskSenders
-	c.taskSenders = nil
-	c.blocked.Add(-int32(len(waiters)))
 	c.mu.Unlock()
-	for _, w := range waiters {
-		w.rt.wakeFrom(c.rt, w.key)
-	}
+	c.sendQ.WakeAll()
 }
 
-// runOnRuntime wakes the receiving task: it is the inbox job senders post.
-func (c *crossChan[T]) runOnRuntime(rt *Runtime) {
+// runOnRuntime is the job senders post: wake receiving tasks for the values
+// that arrived.
+func (c *crossChan[T]) runOnRuntime(*Runtime) {
 	c.wakePosted.Store(false)
-	if c.recvWaiting.Load() {
-		rt.wake(c.recvKey)
+	c.settle()
+}
+
+// settle wakes as many waiting receivers as there are values not yet
+// promised to woken ones (all of them once every sender is gone), and tells
+// senders whether receivers still wait. Runtime's thread only.
+func (c *crossChan[T]) settle() {
+	q := &c.recvQ
+	if c.senders.Load() == 0 || c.closed.Load() {
+		q.WakeAll()
 	}
+	for q.n > 0 && c.avail() > q.woken {
+		q.WakeOne()
+	}
+	// Woken receivers count as waiting: one that finds the value it was
+	// woken for not yet published waits again.
+	c.recvWaiting.Store(q.n > 0 || q.woken > 0)
 }
 
 func (*crossChan[T]) refuse() bool { return false }
-
-func (c *crossChan[T]) wakeReceiver() {
-	if c.recvWaiting.Load() && c.wakePosted.CompareAndSwap(false, true) {
-		c.rt.inbox.post(c.rt, c)
-	}
-}
 
 // Send puts v in the channel, blocking the calling goroutine while it is
 // full. Call it from goroutines that are not tasks; a task must use
@@ -202,8 +210,8 @@ func (s *CrossSender[T]) Send(v T) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.blocked.Add(1)
-	defer c.blocked.Add(-1)
+	c.goBlocked.Add(1)
+	defer c.goBlocked.Add(-1)
 	for {
 		if s.closed.Load() || c.closed.Load() {
 			return &SendError[T]{Value: v, Err: ErrClosed}
@@ -217,11 +225,11 @@ func (s *CrossSender[T]) Send(v T) error {
 }
 
 // SendTask puts v in the channel from a task of any runtime, suspending it
-// while the channel is full.
+// while the channel is full. Blocked tasks retry once the receiver has
+// emptied half the channel.
 func (s *CrossSender[T]) SendTask(t *Task, v T) error {
 	t.check("CrossSender.SendTask")
 	c := s.c
-	me := crossWaiter{rt: t.rt, key: t.rec.key}
 	for {
 		if s.closed.Load() || c.closed.Load() {
 			return &SendError[T]{Value: v, Err: ErrClosed}
@@ -229,21 +237,16 @@ func (s *CrossSender[T]) SendTask(t *Task, v T) error {
 		if c.tryPush(v) {
 			return nil
 		}
-		c.mu.Lock()
-		c.taskSenders = append(c.taskSenders, me)
-		c.blocked.Add(1)
-		c.mu.Unlock()
-		if c.tryPush(v) { // room appeared before we were counted
-			c.removeWaiter(me.key, true)
+		w := c.sendQ.Enqueue(t)
+		// Look again now that the receiver can see a sender waiting.
+		if c.tryPush(v) {
+			w.Release()
 			return nil
 		}
-		t.rt.externalWaits++
-		t.chanWait = chanWaitReg{c: c, send: true, external: true}
-		t.wait = &t.chanWait
-		t.suspend()
-		t.wait = nil
-		t.rt.externalWaits--
-		c.removeWaiter(me.key, true)
+		if !s.closed.Load() && !c.closed.Load() {
+			t.waitRegs()
+		}
+		w.Release()
 	}
 }
 
@@ -279,42 +282,55 @@ func (s *CrossSender[T]) Close() {
 	}
 	c := s.c
 	if c.senders.Add(-1) == 0 {
-		c.wakeReceiver()
+		c.recvWaiting.Store(true) // whatever it was: the receivers must learn of the close
+		c.wakeReceivers()
 	}
 	c.mu.Lock()
 	c.notFull.Broadcast() // blocked Sends of this sender return ErrClosed
 	c.mu.Unlock()
+	c.sendQ.WakeAll()
 }
 
 // Recv takes the oldest value, suspending t while the channel is empty.
-// Once every sender is closed and the buffer drained (or after the
-// receiver's Close), it returns [ErrClosed]. A task waiting here keeps the
-// runtime from reporting a deadlock: senders are other goroutines.
+// Waiting tasks are served in the order they started waiting. Once every
+// sender is closed and the buffer drained (or after the receiver's Close),
+// it returns [ErrClosed]. A task waiting here keeps the runtime from
+// reporting a deadlock: senders are other goroutines.
 func (r *CrossReceiver[T]) Recv(t *Task) (T, error) {
 	c := r.c
 	t.check("CrossReceiver.Recv")
 	if t.rt != c.rt {
 		panic("asyncrt: CrossReceiver.Recv called by a task of another runtime")
 	}
-	for {
-		v, err := r.tryRecv()
-		if err != ErrEmpty {
+	if c.avail() > c.recvQ.woken {
+		if v, err := r.tryRecv(); err != ErrEmpty {
 			return v, err
 		}
-		c.recvKey = t.rec.key
-		c.recvWaiting.Store(true)
-		// Look again now that senders can see the flag.
-		if c.enq.Load() != c.deq.Load() || c.senders.Load() == 0 {
-			c.recvWaiting.Store(false)
-			continue
+	}
+	var zero T
+	if r.closed {
+		return zero, ErrClosed
+	}
+	w := t.Enqueue(&c.recvQ)
+	c.recvWaiting.Store(true)
+	c.settle() // look again now that senders can see the flag
+	for {
+		t.waitRegs()
+		if w.Woken() && (w.n.counted || c.avail() > c.recvQ.woken) {
+			if v, ok := c.tryPop(); ok {
+				w.Release()
+				c.settle()
+				return v, nil
+			}
 		}
-		t.rt.externalWaits++
-		t.chanWait = chanWaitReg{c: c, external: true}
-		t.wait = &t.chanWait
-		t.suspend()
-		t.wait = nil
-		t.rt.externalWaits--
-		c.recvWaiting.Store(false)
+		if r.closed || c.closed.Load() || c.senders.Load() == 0 && c.avail() == 0 {
+			w.Cancel()
+			v, err := r.tryRecv()
+			if err == ErrEmpty {
+				err = ErrClosed
+			}
+			return v, err
+		}
 	}
 }
 
@@ -345,25 +361,6 @@ func (r *CrossReceiver[T]) tryRecv() (T, error) {
 	return zero, ErrEmpty
 }
 
-// removeWaiter withdraws a waiting task (the receiver, or a sender).
-func (c *crossChan[T]) removeWaiter(k slab.Key, send bool) {
-	if !send {
-		if c.recvKey == k {
-			c.recvWaiting.Store(false)
-		}
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i, w := range c.taskSenders {
-		if w.key == k {
-			c.taskSenders = append(c.taskSenders[:i], c.taskSenders[i+1:]...)
-			c.blocked.Add(-1)
-			return
-		}
-	}
-}
-
 // Close closes the receiving end: buffered values are dropped, and blocked
 // or later sends return ErrClosed with their value.
 func (r *CrossReceiver[T]) Close() {
@@ -380,32 +377,15 @@ func (r *CrossReceiver[T]) Close() {
 		}
 	}
 	c.mu.Lock()
-	waiters := c.taskSenders
 	c.notFull.Broadcast()
 	close(c.stop)
 	c.mu.Unlock()
-	for _, w := range waiters {
-		w.rt.wakeFrom(c.rt, w.key)
-	}
+	c.sendQ.WakeAll()
+	c.recvQ.WakeAll()
 }
 
 // Len returns the number of buffered values.
 func (r *CrossReceiver[T]) Len() int { return int(r.c.enq.Load() - r.c.deq.Load()) }
-
-// wakeFrom wakes task k of rt from the thread of runtime from: directly when
-// that is rt's own thread, through rt's inbox otherwise.
-func (rt *Runtime) wakeFrom(from *Runtime, k slab.Key) {
-	if from == rt {
-		rt.wake(k)
-		return
-	}
-	rt.inbox.post(rt, wakeJob{k})
-}
-
-type wakeJob struct{ k slab.Key }
-
-func (j wakeJob) runOnRuntime(rt *Runtime) { rt.wake(j.k) }
-func (wakeJob) refuse() bool               { return false }
 
 // Forward starts a goroutine that moves values from the Go channel ch into
 // a new cross channel of rt with the given capacity, so that a task can

@@ -31,10 +31,6 @@ var (
 	// already taken by an earlier Await, or the handle was detached.
 	ErrJoined = errors.New("asyncrt: task already awaited or detached")
 
-	// ErrAwaitConflict is returned by [JoinHandle.Await] when another task is
-	// already awaiting the same task through a copy of the handle.
-	ErrAwaitConflict = errors.New("asyncrt: another task is already awaiting this task")
-
 	// ErrInvalidHandle is returned for the zero JoinHandle, or a handle used
 	// by a task of a different runtime.
 	ErrInvalidHandle = errors.New("asyncrt: invalid join handle")

@@ -1,8 +1,7 @@
 package asyncrt
 
 // SuspendForever parks a task with no way to be woken except an abort: the
-// shape of a task waiting on something that never happens, before the
-// package grows timers, IO and channels to produce one.
+// shape of a task waiting on something that never happens.
 func SuspendForever(t *Task) {
 	t.check("SuspendForever")
 	for {
@@ -12,25 +11,17 @@ func SuspendForever(t *Task) {
 
 // Registrations left behind by waits, for tests that check none leak.
 
-func ExternalWaits(rt *Runtime) int { return rt.externalWaits }
+func ExternalWaits(rt *Runtime) int { return rt.externalRegs }
 
-func IOWaiters(rt *Runtime) int { return rt.ioWaiters }
-
-func ChanWaiters[T any](r *Receiver[T]) (receiver bool, senders int) {
-	return !r.c.recvWaiter.IsZero(), len(r.c.sendWaiters)
+func ChanWaiters[T any](r *Receiver[T]) (receivers int, senders int) {
+	return r.c.recvQ.n + r.c.recvQ.woken, r.c.sendQ.n + r.c.sendQ.woken
 }
 
-func CrossChanWaiters[T any](r *CrossReceiver[T]) (receiver bool, senders int) {
-	r.c.mu.Lock()
-	defer r.c.mu.Unlock()
-	return r.c.recvWaiting.Load(), len(r.c.taskSenders)
+func CrossChanWaiters[T any](r *CrossReceiver[T]) (receivers int, senders int) {
+	return r.c.recvQ.n + r.c.recvQ.woken, r.c.sendQ.Len()
 }
 
-func TokenWaiters(c *CancellationToken) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.waiters)
-}
+func TokenWaiters(c *CancellationToken) int { return c.waiters.Len() }
 
 func TokenChildren(c *CancellationToken) int {
 	c.mu.Lock()
@@ -38,4 +29,4 @@ func TokenChildren(c *CancellationToken) int {
 	return len(c.children)
 }
 
-func NotifyWaiters(n *Notify) int { return len(n.waiters) }
+func NotifyWaiters(n *Notify) int { return n.waiters.n + n.waiters.woken }

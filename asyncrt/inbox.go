@@ -239,11 +239,15 @@ type Notify struct {
 	posted atomic.Bool
 	// Owned by the runtime's thread.
 	permit  bool
-	waiters []slab.Key
+	waiters WaitQueue
 }
 
 // NewNotify returns a Notify for the tasks of rt.
-func NewNotify(rt *Runtime) *Notify { return &Notify{rt: rt} }
+func NewNotify(rt *Runtime) *Notify {
+	n := &Notify{rt: rt}
+	n.waiters.external = true
+	return n
+}
 
 // Notify stores a permit and wakes the first waiting task. It is safe to
 // call from any goroutine, including the runtime's own tasks; it never
@@ -254,69 +258,47 @@ func (n *Notify) Notify() {
 	}
 }
 
-func (n *Notify) runOnRuntime(rt *Runtime) {
+func (n *Notify) runOnRuntime(*Runtime) {
 	n.posted.Store(false)
 	n.permit = true
-	if len(n.waiters) > 0 {
-		rt.wake(n.waiters[0])
+	if n.waiters.woken == 0 {
+		n.waiters.WakeOne()
 	}
 }
 
 func (*Notify) refuse() bool { return false }
 
+// mayTake reports whether the holder of registration w (or of none) may take
+// the permit now: nobody is ahead of it.
+func (n *Notify) mayTake(w Waiter) bool {
+	return n.permit && (n.waiters.Empty() || w.Woken() && w.n.counted)
+}
+
 // Wait suspends t until a permit is available and takes it. An aborted or
-// timed-out task unwinds from here and leaves no registration behind.
+// timed-out task unwinds from here and leaves no registration behind; a
+// permit it was woken for passes to the next waiting task.
 func (n *Notify) Wait(t *Task) {
 	t.check("Notify.Wait")
 	if n.rt != t.rt {
 		panic("asyncrt: Notify.Wait called by a task of another runtime")
 	}
-	if n.permit {
+	if n.mayTake(Waiter{}) {
 		n.permit = false
 		return
 	}
-	me := t.rec.key
-	n.waiters = append(n.waiters, me)
-	t.rt.externalWaits++
-	t.wait = n
-	for !n.permit || n.waiters[0] != me {
-		t.suspend()
+	w := t.Enqueue(&n.waiters)
+	for !n.mayTake(w) {
+		t.waitRegs()
 	}
-	t.wait = nil
-	n.remove(t)
+	w.Release()
 	n.permit = false
-}
-
-// remove takes t off the waiters.
-func (n *Notify) remove(t *Task) {
-	me := t.rec.key
-	for i, k := range n.waiters {
-		if k == me {
-			n.waiters = append(n.waiters[:i], n.waiters[i+1:]...)
-			t.rt.externalWaits--
-			return
-		}
-	}
-}
-
-// cancelWait takes an unwinding task off the waiters; a permit it was
-// woken for passes to the next one.
-func (n *Notify) cancelWait(t *Task) {
-	n.remove(t)
-	if n.permit && len(n.waiters) > 0 {
-		t.rt.wake(n.waiters[0])
-	}
 }
 
 // goCall is a function running on a goroutine of its own for a task that
 // waits for it.
 type goCall[T any] struct {
-	task      slab.Key
-	val       T
-	err       error
-	done      bool // runtime thread
-	abandoned bool // runtime thread: the task unwound before the result came
-	cancel    context.CancelFunc
+	val T
+	err error
 }
 
 // Go runs fn on an ordinary goroutine and suspends t until it returns: the
@@ -330,7 +312,7 @@ func Go[T any](t *Task, fn func() (T, error)) (T, error) {
 	if fn == nil {
 		panic("asyncrt: Go called with a nil function")
 	}
-	return goAwait(t, &goCall[T]{task: t.rec.key}, func(context.Context) (T, error) { return fn() })
+	return goAwait(t, func(context.Context) (T, error) { return fn() })
 }
 
 // GoContext is [Go] with a context that is cancelled when t stops waiting
@@ -340,45 +322,29 @@ func GoContext[T any](t *Task, fn func(ctx context.Context) (T, error)) (T, erro
 	if fn == nil {
 		panic("asyncrt: GoContext called with a nil function")
 	}
-	return goAwait(t, &goCall[T]{task: t.rec.key}, fn)
+	return goAwait(t, fn)
 }
 
-func goAwait[T any](t *Task, c *goCall[T], fn func(context.Context) (T, error)) (T, error) {
-	rt := t.rt
+func goAwait[T any](t *Task, fn func(context.Context) (T, error)) (T, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	c.cancel = cancel
+	defer cancel() // also when t unwinds: fn is told to stop
+	c := &goCall[T]{}
+	w := t.NewWaiter()
+	wake := w.Waker()
 	id := t.rec.id
-	rt.externalWaits++
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
 				c.err = &PanicError{TaskID: id, Value: r, Stack: debug.Stack()}
 			}
 			cancel()
-			rt.inbox.post(rt, c)
+			wake.Wake()
 		}()
 		c.val, c.err = fn(ctx)
 	}()
-	t.wait = c
-	for !c.done {
-		t.suspend()
+	for !w.Woken() {
+		t.waitRegs()
 	}
-	t.wait = nil
-	rt.externalWaits--
+	w.Release()
 	return c.val, c.err
-}
-
-func (c *goCall[T]) runOnRuntime(rt *Runtime) {
-	if !c.abandoned {
-		c.done = true
-		rt.wake(c.task)
-	}
-}
-
-func (*goCall[T]) refuse() bool { return false }
-
-func (c *goCall[T]) cancelWait(t *Task) {
-	c.abandoned = true
-	t.rt.externalWaits--
-	c.cancel()
 }

@@ -1,7 +1,6 @@
 package asyncrt
 
 import (
-	"errors"
 	"net"
 	"os"
 	"time"
@@ -29,15 +28,11 @@ const (
 
 type ioDir struct {
 	ready    bool
-	waiter   slab.Key
-	deadline int64 // 0: none
+	waiters  WaitQueue // external: the kernel feeds it
+	deadline int64     // 0: none
 	timer    wheel.Timer
 	expired  bool
 }
-
-// errConcurrentIO is returned when two tasks wait in the same direction of
-// one descriptor at once.
-var errConcurrentIO = errors.New("asyncrt: another task is already waiting on this socket in the same direction")
 
 // register adds fd to the poller and returns its record. Both directions
 // start ready: the first operation tries its system call.
@@ -48,7 +43,10 @@ func (rt *Runtime) register(fd int) (slab.Key, *ioRec, error) {
 	}
 	rt.ioGen++
 	*rec = ioRec{fd: fd, token: uint64(k.Index())<<32 | uint64(rt.ioGen)}
-	rec.dirs[dirRead].ready, rec.dirs[dirWrite].ready = true, true
+	for d := range rec.dirs {
+		rec.dirs[d].ready = true
+		rec.dirs[d].waiters.external = true
+	}
 	if err := rt.poller.Register(fd, rec.token, reactor.Readable|reactor.Writable); err != nil {
 		rt.ios.Delete(k)
 		return slab.Key{}, nil, err
@@ -68,9 +66,7 @@ func (rt *Runtime) deregister(k slab.Key) {
 	_ = rt.poller.Deregister(rec.fd)
 	for d := range rec.dirs {
 		rt.timers.Cancel(rec.dirs[d].timer)
-		if w := rec.dirs[d].waiter; !w.IsZero() {
-			rt.wake(w)
-		}
+		rec.dirs[d].waiters.WakeAll() // before the record's memory is reused
 	}
 	rt.ios.Delete(k)
 	rt.ioRegistered--
@@ -85,23 +81,19 @@ func (rt *Runtime) dispatch(ev reactor.Event) {
 	}
 	if ev.Readable {
 		rec.dirs[dirRead].ready = true
-		if w := rec.dirs[dirRead].waiter; !w.IsZero() {
-			rt.wake(w)
-		}
+		rec.dirs[dirRead].waiters.WakeAll()
 	}
 	if ev.Writable {
 		rec.dirs[dirWrite].ready = true
-		if w := rec.dirs[dirWrite].waiter; !w.IsZero() {
-			rt.wake(w)
-		}
+		rec.dirs[dirWrite].waiters.WakeAll()
 	}
 }
 
 // waitIO suspends t until direction dir of registration k may be ready
 // again. It returns net.ErrClosed if the registration was closed and
-// os.ErrDeadlineExceeded if the direction's deadline passed.
+// os.ErrDeadlineExceeded if the direction's deadline passed. Any number of
+// tasks may wait on one direction; an edge wakes them all.
 func (rt *Runtime) waitIO(t *Task, k slab.Key, dir int) error {
-	me := t.rec.key
 	for {
 		rec, ok := rt.ios.Get(k)
 		if !ok {
@@ -113,33 +105,12 @@ func (rt *Runtime) waitIO(t *Task, k slab.Key, dir int) error {
 			return os.ErrDeadlineExceeded
 		case d.ready:
 			return nil
-		case !d.waiter.IsZero() && d.waiter != me:
-			return errConcurrentIO
 		}
-		d.waiter = me
-		t.ioWait = ioWaitReg{k: k, dir: dir}
-		t.wait = &t.ioWait // a pointer into the task: no allocation
-		rt.ioWaiters++
-		t.suspend()
-		t.wait = nil
-		t.ioWait.release(rt, me)
+		w := t.Enqueue(&d.waiters)
+		t.waitRegs()
+		w.Release()
 	}
 }
-
-// ioWaitReg is a task's registration as the waiter of one direction.
-type ioWaitReg struct {
-	k   slab.Key
-	dir int
-}
-
-func (r *ioWaitReg) release(rt *Runtime, me slab.Key) {
-	rt.ioWaiters--
-	if rec, ok := rt.ios.Get(r.k); ok && rec.dirs[r.dir].waiter == me {
-		rec.dirs[r.dir].waiter = slab.Key{}
-	}
-}
-
-func (r *ioWaitReg) cancelWait(t *Task) { r.release(t.rt, t.rec.key) }
 
 // notReady records EAGAIN: the direction waits for the next edge.
 func (rt *Runtime) notReady(k slab.Key, dir int) {
@@ -164,12 +135,10 @@ func (rt *Runtime) setDeadline(k slab.Key, dir int, at time.Time) error {
 	d.deadline = rt.toNanos(at)
 	if d.deadline <= rt.eventTime() {
 		d.expired = true
-		if !d.waiter.IsZero() {
-			rt.wake(d.waiter)
-		}
+		d.waiters.WakeAll()
 		return nil
 	}
-	d.timer = rt.timers.Schedule(d.deadline, timerEvent{task: k, scope: uint64(dir), kind: timerIO})
+	d.timer = rt.timers.Schedule(d.deadline, timerEvent{key: k, arg: uint64(dir), kind: timerIO})
 	return nil
 }
 
@@ -181,7 +150,5 @@ func (rt *Runtime) fireIODeadline(k slab.Key, dir int) {
 	}
 	d := &rec.dirs[dir]
 	d.timer, d.expired = wheel.Timer{}, true
-	if !d.waiter.IsZero() {
-		rt.wake(d.waiter)
-	}
+	d.waiters.WakeAll()
 }

@@ -7,8 +7,8 @@ import (
 // joinSetCore is the untyped part of a JoinSet that finishing tasks report
 // to.
 type joinSetCore struct {
-	done   []slab.Key // finished members, in the order they finished
-	waiter slab.Key   // the task waiting in Next
+	done    []slab.Key // finished members, in the order they finished
+	waiters WaitQueue  // tasks waiting in Next
 }
 
 // JoinSet runs a group of tasks and yields their results as they finish.
@@ -63,12 +63,11 @@ func (s *JoinSet[T]) Next(t *Task) (res JoinResult[T], ok bool) {
 		if len(s.members) == 0 {
 			return res, false
 		}
-		s.core.waiter = t.rec.key
-		t.chanWait = chanWaitReg{c: s}
-		t.wait = &t.chanWait
-		t.suspend()
-		t.wait = nil
-		s.core.waiter = slab.Key{}
+		w := t.Enqueue(&s.core.waiters)
+		for len(s.core.done) == 0 && len(s.members) > 0 {
+			t.waitRegs()
+		}
+		w.Release()
 	}
 }
 
@@ -93,12 +92,6 @@ func (s *JoinSet[T]) take(t *Task) (JoinResult[T], bool) {
 		return JoinResult[T]{ID: id, Value: v, Err: err}, true
 	}
 	return JoinResult[T]{}, false
-}
-
-func (s *JoinSet[T]) removeWaiter(k slab.Key, _ bool) {
-	if s.core.waiter == k {
-		s.core.waiter = slab.Key{}
-	}
 }
 
 // AbortAll aborts every member still running and returns how many it

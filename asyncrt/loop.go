@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/orrery-go/orrery/asyncrt/internal/gid"
-	"github.com/orrery-go/orrery/slab"
 )
 
 // drive is the executor loop. Each cycle:
@@ -161,7 +160,7 @@ func (rt *Runtime) idle(drainUntil time.Time) error {
 		return nil // work from outside: go round
 	}
 	next, hasTimer := rt.timers.NextDeadline()
-	external := rt.externalWaits > 0 || rt.ioWaiters > 0
+	external := rt.externalRegs > 0
 	if rt.sim != nil {
 		// Simulated time: take in any IO that is ready, then jump.
 		if rt.pollIO(0) > 0 {
@@ -351,6 +350,9 @@ func (rt *Runtime) runInline(rec *taskRec) {
 // the record if nobody will read the result.
 func (rt *Runtime) finish(rec *taskRec, t *Task) {
 	rec.task = nil
+	if t.regs != nil {
+		rt.endRegsFrom(t, 0) // nothing outlives its task
+	}
 	if !rt.queryLeaked && rt.world.Busy() && !rt.world.InScope() {
 		// The task returned with an arche query still open: the World stays
 		// locked. Blame this task, once; structural changes will fail from
@@ -389,15 +391,10 @@ func (rt *Runtime) finish(rec *taskRec, t *Task) {
 	if rec.remote {
 		rec.body.deliver(rec.err)
 	}
-	if w := rec.waiter; !w.IsZero() {
-		rec.waiter = slab.Key{}
-		rt.wake(w)
-	}
+	rec.join.WakeAll()
 	if set := rec.set; set != nil {
 		set.done = append(set.done, rec.key)
-		if w := set.waiter; !w.IsZero() {
-			rt.wake(w)
-		}
+		set.waiters.WakeAll()
 	}
 	if rec.detached {
 		rec.consumed = true
@@ -431,14 +428,6 @@ func (rt *Runtime) insertTask(b runner, co *Task) *taskRec {
 // enqueue puts a task that is not already queued at the back of the ready
 // queue.
 func (rt *Runtime) enqueue(rec *taskRec) { rt.ready.push(rec) }
-
-// wake queues the task keyed k if it still exists and is waiting. A stale
-// key (the task finished and its slot was reused) does nothing.
-func (rt *Runtime) wake(k slab.Key) {
-	if rec, ok := rt.tasks.Get(k); ok && rec.state != stateDone {
-		rt.enqueue(rec)
-	}
-}
 
 // tryFree releases a record once it is done and its result consumed. A
 // ready-queue entry left pointing at it is stale and will be skipped.

@@ -64,28 +64,28 @@ type Runtime struct {
 	timers   wheel.Wheel[timerEvent] // by value: its length is read every cycle
 
 	// Owned by the runtime's thread: its goroutine and the task it runs.
-	tasks         *slab.Slab[taskRec]
-	ready         ringQueue
-	current       *Task
-	pool          coPool
-	nextID        uint64
-	live          int
-	externalWaits int // tasks waiting on something another goroutine will do
-	ioCountdown   int
-	ioRegistered  int // descriptors registered with the poller, besides the waker
-	ioWaiters     int // tasks waiting for readiness
-	ios           *slab.Slab[ioRec]
-	ioGen         uint32
-	events        []reactor.Event
-	counters      Stats
-	pendingPanic  *PanicError
-	abandoned     int            // coroutines stuck after runtime.Goexit
-	closeReport   *ShutdownStats // non-nil while Close unwinds tasks
-	draining      bool           // Shutdown: new spawns are refused
-	schedVer      uint64         // the World's SchedulesVersion last synced
-	schedSeen     int            // how many of its schedules are known
-	everyCycle    []*world.Schedule
-	fixed         []*fixedRun
+	tasks        *slab.Slab[taskRec]
+	ready        ringQueue
+	current      *Task
+	pool         coPool
+	nextID       uint64
+	live         int
+	regs         regPool // the waiting layer's registrations (wait.go)
+	externalRegs int     // registrations something outside the tasks may wake
+	ioCountdown  int
+	ioRegistered int // descriptors registered with the poller, besides the waker
+	ios          *slab.Slab[ioRec]
+	ioGen        uint32
+	events       []reactor.Event
+	counters     Stats
+	pendingPanic *PanicError
+	abandoned    int            // coroutines stuck after runtime.Goexit
+	closeReport  *ShutdownStats // non-nil while Close unwinds tasks
+	draining     bool           // Shutdown: new spawns are refused
+	schedVer     uint64         // the World's SchedulesVersion last synced
+	schedSeen    int            // how many of its schedules are known
+	everyCycle   []*world.Schedule
+	fixed        []*fixedRun
 	// queryLeaked: a task returned with an arche query open (see finish).
 	queryLeaked bool
 	// cycleExtras counts reasons for endCycle to run every cycle: every-cycle
@@ -127,6 +127,7 @@ func start(w *world.World, cfg config) (*Runtime, error) {
 	}
 	rt.slot = make(chan struct{}, 1)
 	rt.inbox.attn = &rt.attn
+	rt.shutdown.waiters.external = true
 	rt.tasks, _ = slab.NewUnbounded[taskRec](0)
 	rt.ios, _ = slab.NewUnbounded[ioRec](0)
 	rt.pool.bounded = cfg.poolBounded
@@ -372,6 +373,10 @@ type Stats struct {
 	LiveTasks int
 	// PendingTimers is the number of timers scheduled and not yet fired.
 	PendingTimers int
+	// Registrations is the number of live registrations of the waiting
+	// layer: waits in progress and Timers not yet stopped. Like
+	// PendingTimers, it is 0 once every task has ended.
+	Registrations int
 	// PoolInUse is the number of pooled coroutines running a task.
 	PoolInUse int
 	// PoolCapacity is the number of pooled coroutines created so far.
@@ -396,6 +401,7 @@ func (rt *Runtime) liveStats() Stats {
 	s := rt.counters
 	s.LiveTasks = rt.live
 	s.PendingTimers = rt.timers.Len()
+	s.Registrations = rt.regs.live
 	s.PoolInUse = rt.pool.inUse
 	s.PoolCapacity = rt.pool.created
 	s.Stalls = rt.wd.stalls

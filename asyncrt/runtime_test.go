@@ -261,7 +261,7 @@ func TestPanicPolicyString(t *testing.T) {
 
 func TestErrorsAreDistinct(t *testing.T) {
 	all := []error{asyncrt.ErrAborted, asyncrt.ErrDeadlock, asyncrt.ErrPoolFull, asyncrt.ErrClosed,
-		asyncrt.ErrBusy, asyncrt.ErrJoined, asyncrt.ErrAwaitConflict, asyncrt.ErrInvalidHandle, asyncrt.ErrGoexit}
+		asyncrt.ErrBusy, asyncrt.ErrJoined, asyncrt.ErrInvalidHandle, asyncrt.ErrGoexit}
 	for i, a := range all {
 		for j, b := range all {
 			assert.Equal(t, i == j, errors.Is(a, b), "%v vs %v", a, b)

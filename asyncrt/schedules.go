@@ -46,7 +46,7 @@ func (rt *Runtime) syncSchedules() {
 
 func (rt *Runtime) armSchedule(index int, fr *fixedRun) {
 	at := fr.start + int64(fr.s.TickTime(fr.next))
-	fr.timer = rt.timers.Schedule(at, timerEvent{scope: uint64(index), kind: timerSchedule})
+	fr.timer = rt.timers.Schedule(at, timerEvent{arg: uint64(index), kind: timerSchedule})
 }
 
 // runFixed runs the ticks of fixed-rate schedule index that are due: up to

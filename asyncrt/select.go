@@ -4,35 +4,34 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/orrery-go/orrery/asyncrt/internal/wheel"
-	"github.com/orrery-go/orrery/slab"
 )
 
-// SelectCase is one alternative of [Select], made by OnRecv, OnSend,
-// OnCrossRecv, OnTimeout, OnDeadline, OnCancel, OnJoin or OnNotify. A case
-// that wins keeps its result (Value, Err...) until it is used again. Case
-// values may be reused across Select calls, by one task at a time.
+// SelectCase is one alternative of [Select]. The package makes cases for its
+// own sources (OnRecv, OnSend, OnCrossRecv, OnTimeout, OnDeadline, OnCancel,
+// OnJoin, OnNotify, OnShutdown); a source of your own becomes a case by
+// implementing these four methods with the waiting layer's exported API
+// ([Task.Enqueue], [SharedWaitQueue.Enqueue], [Task.NewWaiter], [Waiter]).
+//
+// A case that wins keeps its result (Value, Err...) until it is used again.
+// Case values may be reused across Select calls, by one task at a time.
 type SelectCase interface {
-	// start readies the case for a new Select by t.
-	start(t *Task)
-	// poll completes the case now if it can, reporting whether it did.
-	poll(t *Task) bool
-	// arm registers t to be woken when the case may complete; disarm
-	// withdraws the registration.
-	arm(t *Task)
-	disarm(t *Task)
-}
-
-// selectWait disarms the cases of a Select whose task unwinds.
-type selectWait struct{ cases []SelectCase }
-
-func (w *selectWait) cancelWait(t *Task) {
-	for _, c := range w.cases {
-		c.disarm(t)
-	}
-	clear(w.cases)
-	w.cases = w.cases[:0]
+	// Begin readies the case for a Select by t: a timeout starts counting
+	// from here, say. It may panic on misuse (a case of another runtime).
+	Begin(t *Task)
+	// Poll completes the case if it can now and reports whether it did.
+	// Completing it takes what it waited for (a value, a permit) and ends
+	// its registration with Release.
+	Poll(t *Task) bool
+	// Register registers t with the case's source, so that t is woken when
+	// Poll may succeed. Select calls it once per call, after every case
+	// failed its first Poll.
+	Register(t *Task)
+	// Unregister ends the registration Register made, if it is still on:
+	// Select calls it on every registered case before it returns. A case
+	// that lost gives up what it was woken for with Cancel, so the wake
+	// passes on. (If the task unwinds instead, the runtime cancels the
+	// registrations itself.)
+	Unregister(t *Task)
 }
 
 // Select waits until one of the cases can complete, completes it, and
@@ -49,27 +48,25 @@ func Select(t *Task, cases ...SelectCase) (int, error) {
 		if c == nil {
 			return -1, fmt.Errorf("asyncrt: Select case %d is nil", i)
 		}
-		c.start(t)
+		c.Begin(t)
+	}
+	for i, c := range cases {
+		if c.Poll(t) {
+			return i, nil
+		}
+	}
+	for _, c := range cases {
+		c.Register(t)
 	}
 	for {
+		t.waitRegs()
 		for i, c := range cases {
-			if c.poll(t) {
+			if c.Poll(t) {
+				for _, c := range cases {
+					c.Unregister(t)
+				}
 				return i, nil
 			}
-		}
-		for _, c := range cases {
-			c.arm(t)
-		}
-		// A copy in the task, not the argument itself: keeping cases would
-		// move every caller's variadic array to the heap.
-		t.selectWait.cases = append(t.selectWait.cases[:0], cases...)
-		t.wait = &t.selectWait
-		t.suspend()
-		t.wait = nil
-		clear(t.selectWait.cases)
-		t.selectWait.cases = t.selectWait.cases[:0]
-		for _, c := range cases {
-			c.disarm(t)
 		}
 	}
 }
@@ -77,6 +74,7 @@ func Select(t *Task, cases ...SelectCase) (int, error) {
 // RecvCase receives from a [Receiver].
 type RecvCase[T any] struct {
 	r   *Receiver[T]
+	w   Waiter
 	v   T
 	err error
 }
@@ -91,27 +89,40 @@ func (c *RecvCase[T]) Value() T { return c.v }
 // Err returns ErrClosed if the channel was closed, else nil.
 func (c *RecvCase[T]) Err() error { return c.err }
 
-func (c *RecvCase[T]) start(t *Task) { c.r.c.check(t, "OnRecv") }
+// Begin implements [SelectCase].
+func (c *RecvCase[T]) Begin(t *Task) { c.r.c.check(t, "OnRecv") }
 
-func (c *RecvCase[T]) poll(*Task) bool {
-	v, err := c.r.TryRecv()
-	if err == ErrEmpty {
+// Poll implements [SelectCase].
+func (c *RecvCase[T]) Poll(*Task) bool {
+	ch := c.r.c
+	var zero T
+	switch {
+	case c.r.closed || ch.recvClosed:
+		c.v, c.err = zero, ErrClosed
+	case ch.n > 0 && (ch.canRecv() || c.w.Woken() && c.w.n.counted):
+		c.w.Release()
+		c.v, c.err = ch.pop(), nil
+	case ch.recvDone(c.r):
+		c.v, c.err = zero, ErrClosed
+	default:
 		return false
 	}
-	c.v, c.err = v, err
+	c.w.Release()
 	return true
 }
 
-func (c *RecvCase[T]) arm(t *Task) { c.r.c.recvWaiter = t.rec.key }
+// Register implements [SelectCase].
+func (c *RecvCase[T]) Register(t *Task) { c.w = t.Enqueue(&c.r.c.recvQ) }
 
-func (c *RecvCase[T]) disarm(t *Task) { c.r.c.removeWaiter(t.rec.key, false) }
+// Unregister implements [SelectCase].
+func (c *RecvCase[T]) Unregister(*Task) { c.w.Cancel() }
 
 // SendCase sends on a [Sender].
 type SendCase[T any] struct {
-	s      *Sender[T]
-	v      T
-	err    error
-	queued bool
+	s   *Sender[T]
+	w   Waiter
+	v   T
+	err error
 }
 
 // OnSend is a Select case that sends v on s. When it wins, Err is nil, or a
@@ -121,45 +132,37 @@ func OnSend[T any](s *Sender[T], v T) *SendCase[T] { return &SendCase[T]{s: s, v
 // Err returns the send's error.
 func (c *SendCase[T]) Err() error { return c.err }
 
-func (c *SendCase[T]) start(t *Task) { c.s.c.check(t, "OnSend"); c.err = nil }
+// Begin implements [SelectCase].
+func (c *SendCase[T]) Begin(t *Task) { c.s.c.check(t, "OnSend"); c.err = nil }
 
-func (c *SendCase[T]) poll(t *Task) bool {
-	ch, me := c.s.c, t.rec.key
-	if c.s.closed || ch.recvClosed {
+// Poll implements [SelectCase].
+func (c *SendCase[T]) Poll(*Task) bool {
+	ch := c.s.c
+	switch {
+	case ch.sendClosed(c.s):
 		c.err = &SendError[T]{Value: c.v, Err: ErrClosed}
-		return true
-	}
-	if !ch.mayPush(me) {
+	case ch.n < len(ch.buf) && (ch.canSend() || c.w.Woken() && c.w.n.counted):
+		c.w.Release()
+		ch.push(c.v)
+	default:
 		return false
 	}
-	if len(ch.sendWaiters) > 0 && ch.sendWaiters[0] == me {
-		ch.sendWaiters = ch.sendWaiters[1:]
-		c.queued = false
-	}
-	ch.push(c.v)
+	c.w.Release()
 	return true
 }
 
-func (c *SendCase[T]) arm(t *Task) {
-	if !c.queued {
-		c.s.c.sendWaiters = append(c.s.c.sendWaiters, t.rec.key)
-		c.queued = true
-	}
-}
+// Register implements [SelectCase].
+func (c *SendCase[T]) Register(t *Task) { c.w = t.Enqueue(&c.s.c.sendQ) }
 
-func (c *SendCase[T]) disarm(t *Task) {
-	if c.queued {
-		c.s.c.removeWaiter(t.rec.key, true)
-		c.queued = false
-	}
-}
+// Unregister implements [SelectCase].
+func (c *SendCase[T]) Unregister(*Task) { c.w.Cancel() }
 
 // CrossRecvCase receives from a [CrossReceiver].
 type CrossRecvCase[T any] struct {
-	r     *CrossReceiver[T]
-	v     T
-	err   error
-	armed bool
+	r   *CrossReceiver[T]
+	w   Waiter
+	v   T
+	err error
 }
 
 // OnCrossRecv is a Select case that receives from r.
@@ -171,40 +174,52 @@ func (c *CrossRecvCase[T]) Value() T { return c.v }
 // Err returns ErrClosed if the channel was closed, else nil.
 func (c *CrossRecvCase[T]) Err() error { return c.err }
 
-func (c *CrossRecvCase[T]) start(t *Task) {
+// Begin implements [SelectCase].
+func (c *CrossRecvCase[T]) Begin(t *Task) {
 	if t.rt != c.r.c.rt {
 		panic("asyncrt: OnCrossRecv used by a task of another runtime")
 	}
 }
 
-func (c *CrossRecvCase[T]) poll(*Task) bool {
-	v, err := c.r.tryRecv()
-	if err == ErrEmpty {
+// Poll implements [SelectCase].
+func (c *CrossRecvCase[T]) Poll(*Task) bool {
+	ch := c.r.c
+	if ch.avail() > ch.recvQ.woken || c.w.Woken() && c.w.n.counted {
+		if v, ok := ch.tryPop(); ok {
+			c.w.Release()
+			ch.settle()
+			c.v, c.err = v, nil
+			return true
+		}
+	}
+	var zero T
+	switch {
+	case c.r.closed || ch.closed.Load():
+		c.v, c.err = zero, ErrClosed
+	case ch.senders.Load() == 0:
+		// Every sender has closed: take what is left, then report the end.
+		v, ok := ch.tryPop()
+		c.v, c.err = v, nil
+		if !ok {
+			c.v, c.err = zero, ErrClosed
+		}
+	default:
 		return false
 	}
-	c.v, c.err = v, err
+	c.w.Release()
 	return true
 }
 
-func (c *CrossRecvCase[T]) arm(t *Task) {
+// Register implements [SelectCase].
+func (c *CrossRecvCase[T]) Register(t *Task) {
 	ch := c.r.c
-	ch.recvKey = t.rec.key
+	c.w = t.Enqueue(&ch.recvQ)
 	ch.recvWaiting.Store(true)
-	// A value may have arrived since poll: make sure it wakes us.
-	if ch.enq.Load() != ch.deq.Load() || ch.senders.Load() == 0 {
-		t.rt.enqueue(t.rec)
-	}
-	t.rt.externalWaits++
-	c.armed = true
+	ch.settle() // a value may have arrived since Poll
 }
 
-func (c *CrossRecvCase[T]) disarm(t *Task) {
-	if c.armed {
-		c.armed = false
-		t.rt.externalWaits--
-		c.r.c.removeWaiter(t.rec.key, false)
-	}
-}
+// Unregister implements [SelectCase].
+func (c *CrossRecvCase[T]) Unregister(*Task) { c.w.Cancel() }
 
 // TimeCase completes at a point in time.
 type TimeCase struct {
@@ -212,7 +227,7 @@ type TimeCase struct {
 	at       time.Time
 	relative bool
 	deadline int64
-	timer    wheel.Timer
+	w        Waiter
 }
 
 // OnTimeout is a Select case that completes d after the Select call begins.
@@ -229,7 +244,8 @@ func (c *TimeCase) Reset(d time.Duration) { *c = TimeCase{d: d, relative: true} 
 // ResetAt makes c complete at time at.
 func (c *TimeCase) ResetAt(at time.Time) { *c = TimeCase{at: at} }
 
-func (c *TimeCase) start(t *Task) {
+// Begin implements [SelectCase].
+func (c *TimeCase) Begin(t *Task) {
 	if c.relative {
 		c.deadline = t.rt.eventTime() + int64(c.d)
 	} else {
@@ -237,52 +253,57 @@ func (c *TimeCase) start(t *Task) {
 	}
 }
 
-func (c *TimeCase) poll(t *Task) bool { return t.rt.eventTime() >= c.deadline }
-
-func (c *TimeCase) arm(t *Task) {
-	c.timer = t.rt.timers.Schedule(c.deadline, timerEvent{task: t.rec.key, kind: timerWake})
+// Poll implements [SelectCase].
+func (c *TimeCase) Poll(t *Task) bool {
+	if t.rt.eventTime() < c.deadline {
+		return false
+	}
+	c.w.Release()
+	return true
 }
 
-func (c *TimeCase) disarm(t *Task) {
-	t.rt.timers.Cancel(c.timer)
-	c.timer = wheel.Timer{}
+// Register implements [SelectCase].
+func (c *TimeCase) Register(t *Task) {
+	c.w = t.NewWaiter()
+	t.rt.wakeNodeAt(c.w.n, c.deadline)
 }
+
+// Unregister implements [SelectCase].
+func (c *TimeCase) Unregister(*Task) { c.w.Cancel() }
 
 // CancelCase completes when a token is cancelled.
 type CancelCase struct {
-	tok   *CancellationToken
-	armed bool
+	tok *CancellationToken
+	w   Waiter
 }
 
 // OnCancel is a Select case that completes when tok is cancelled.
 func OnCancel(tok *CancellationToken) *CancelCase { return &CancelCase{tok: tok} }
 
-func (c *CancelCase) start(*Task)     {}
-func (c *CancelCase) poll(*Task) bool { return c.tok.IsCancelled() }
+// Begin implements [SelectCase].
+func (c *CancelCase) Begin(*Task) {}
 
-func (c *CancelCase) arm(t *Task) {
-	if c.tok.addWaiter(t) {
-		c.armed = true
-		t.rt.externalWaits++
-	} else {
-		t.rt.enqueue(t.rec) // cancelled since poll: go round again
+// Poll implements [SelectCase].
+func (c *CancelCase) Poll(*Task) bool {
+	if !c.tok.IsCancelled() {
+		return false
 	}
+	c.w.Release()
+	return true
 }
 
-func (c *CancelCase) disarm(t *Task) {
-	if c.armed {
-		c.armed = false
-		t.rt.externalWaits--
-		c.tok.removeWaiter(t.rec.key, false)
-	}
-}
+// Register implements [SelectCase].
+func (c *CancelCase) Register(t *Task) { c.w = c.tok.register(t) }
+
+// Unregister implements [SelectCase].
+func (c *CancelCase) Unregister(*Task) { c.w.Cancel() }
 
 // JoinCase waits for a task to finish.
 type JoinCase[T any] struct {
-	h     JoinHandle[T]
-	v     T
-	err   error
-	armed bool
+	h   JoinHandle[T]
+	w   Waiter
+	v   T
+	err error
 }
 
 // OnJoin is a Select case that completes when the task of h finishes, taking
@@ -292,81 +313,66 @@ func OnJoin[T any](h JoinHandle[T]) *JoinCase[T] { return &JoinCase[T]{h: h} }
 // Result returns the joined task's result.
 func (c *JoinCase[T]) Result() (T, error) { return c.v, c.err }
 
-func (c *JoinCase[T]) start(t *Task) {}
+// Begin implements [SelectCase].
+func (c *JoinCase[T]) Begin(*Task) {}
 
-func (c *JoinCase[T]) poll(t *Task) bool {
+// Poll implements [SelectCase].
+func (c *JoinCase[T]) Poll(t *Task) bool {
 	rt := c.h.rt
+	var zero T
 	if rt == nil || rt != t.rt {
-		c.err = ErrInvalidHandle
-		return true
-	}
-	rec, ok := rt.tasks.Get(c.h.key)
-	switch {
-	case !ok || rec.detached || rec.consumed:
-		c.err = ErrJoined
-		return true
-	case rec == t.rec:
-		c.err = fmt.Errorf("asyncrt: task %d selects on itself: %w", rec.id, ErrDeadlock)
-		return true
-	case rec.state != stateDone && !rec.waiter.IsZero() && rec.waiter != t.rec.key:
-		c.err = ErrAwaitConflict
-		return true
-	case rec.state != stateDone:
+		c.v, c.err = zero, ErrInvalidHandle
+	} else if rec, ok := rt.tasks.Get(c.h.key); !ok || rec.detached || rec.consumed {
+		c.v, c.err = zero, ErrJoined
+	} else if rec == t.rec {
+		c.v, c.err = zero, fmt.Errorf("asyncrt: task %d selects on itself: %w", rec.id, ErrDeadlock)
+	} else if rec.state != stateDone {
 		return false
+	} else {
+		c.v, c.err = c.h.take(rec)
 	}
-	c.v, c.err = c.h.Await(t) // finished: returns at once
+	c.w.Release()
 	return true
 }
 
-func (c *JoinCase[T]) arm(t *Task) {
+// Register implements [SelectCase].
+func (c *JoinCase[T]) Register(t *Task) {
 	if rec, ok := t.rt.tasks.Get(c.h.key); ok {
-		rec.waiter = t.rec.key
-		c.armed = true
+		c.w = t.Enqueue(&rec.join)
 	}
 }
 
-func (c *JoinCase[T]) disarm(t *Task) {
-	if c.armed {
-		c.armed = false
-		if rec, ok := t.rt.tasks.Get(c.h.key); ok && rec.waiter == t.rec.key {
-			rec.waiter = slab.Key{}
-		}
-	}
-}
+// Unregister implements [SelectCase].
+func (c *JoinCase[T]) Unregister(*Task) { c.w.Cancel() }
 
 // NotifyCase takes a [Notify]'s permit.
 type NotifyCase struct {
-	n     *Notify
-	armed bool
+	n *Notify
+	w Waiter
 }
 
 // OnNotify is a Select case that takes n's permit.
 func OnNotify(n *Notify) *NotifyCase { return &NotifyCase{n: n} }
 
-func (c *NotifyCase) start(t *Task) {
+// Begin implements [SelectCase].
+func (c *NotifyCase) Begin(t *Task) {
 	if c.n.rt != t.rt {
 		panic("asyncrt: OnNotify used by a task of another runtime")
 	}
 }
 
-func (c *NotifyCase) poll(t *Task) bool {
-	n := c.n
-	if !n.permit || len(n.waiters) > 0 && n.waiters[0] != t.rec.key {
+// Poll implements [SelectCase].
+func (c *NotifyCase) Poll(*Task) bool {
+	if !c.n.mayTake(c.w) {
 		return false
 	}
-	n.permit = false
+	c.w.Release()
+	c.n.permit = false
 	return true
 }
 
-func (c *NotifyCase) arm(t *Task) {
-	c.n.waiters = append(c.n.waiters, t.rec.key)
-	t.rt.externalWaits++
-	c.armed = true
-}
+// Register implements [SelectCase].
+func (c *NotifyCase) Register(t *Task) { c.w = t.Enqueue(&c.n.waiters) }
 
-func (c *NotifyCase) disarm(t *Task) {
-	if c.armed {
-		c.armed = false
-		c.n.cancelWait(t)
-	}
-}
+// Unregister implements [SelectCase].
+func (c *NotifyCase) Unregister(*Task) { c.w.Cancel() }

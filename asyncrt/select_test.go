@@ -110,7 +110,7 @@ func TestSelectAllCaseKinds(t *testing.T) {
 		if asyncrt.ExternalWaits(rt) != 0 || asyncrt.TokenWaiters(tok) != 0 || asyncrt.NotifyWaiters(n) != 0 {
 			panic("registrations left behind")
 		}
-		if recv, senders := asyncrt.CrossChanWaiters(crx); recv || senders != 0 {
+		if recv, senders := asyncrt.CrossChanWaiters(crx); recv != 0 || senders != 0 {
 			panic("cross registrations left behind")
 		}
 		return r
@@ -144,10 +144,10 @@ func TestSelectAbortAndTimeoutLeaveNoRegistration(t *testing.T) {
 		if _, err := asyncrt.Timeout(t, time.Millisecond, selecting); !errors.Is(err, asyncrt.ErrElapsed) {
 			return fmt.Errorf("timeout: %v", err)
 		}
-		if recv, _ := asyncrt.ChanWaiters(rx); recv {
+		if recv, _ := asyncrt.ChanWaiters(rx); recv != 0 {
 			return errors.New("receiver registration left")
 		}
-		if recv, _ := asyncrt.CrossChanWaiters(crx); recv {
+		if recv, _ := asyncrt.CrossChanWaiters(crx); recv != 0 {
 			return errors.New("cross receiver registration left")
 		}
 		if asyncrt.TokenWaiters(tok) != 0 || asyncrt.NotifyWaiters(n) != 0 || asyncrt.ExternalWaits(rt) != 0 {

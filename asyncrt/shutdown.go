@@ -3,8 +3,6 @@ package asyncrt
 import (
 	"sync/atomic"
 	"time"
-
-	"github.com/orrery-go/orrery/slab"
 )
 
 // shutdownState is the runtime's shutdown signal.
@@ -12,7 +10,7 @@ type shutdownState struct {
 	triggered atomic.Bool
 	// Owned by the runtime's thread.
 	delivered bool
-	waiters   []slab.Key
+	waiters   WaitQueue
 }
 
 // ShutdownHandle triggers a runtime's shutdown signal from code; its methods
@@ -40,9 +38,7 @@ type shutdownJob struct{}
 func (shutdownJob) runOnRuntime(rt *Runtime) {
 	s := &rt.shutdown
 	s.delivered = true
-	for _, k := range s.waiters {
-		rt.wake(k)
-	}
+	s.waiters.WakeAll()
 }
 
 func (shutdownJob) refuse() bool { return false }
@@ -57,26 +53,11 @@ func (t *Task) ShutdownSignal() {
 	if s.delivered {
 		return
 	}
-	s.waiters = append(s.waiters, t.rec.key)
-	t.rt.externalWaits++
-	t.wait = s
+	w := t.Enqueue(&s.waiters)
 	for !s.delivered {
-		t.suspend()
+		t.waitRegs()
 	}
-	t.wait = nil
-	s.cancelWait(t)
-}
-
-// cancelWait takes t off the waiters.
-func (s *shutdownState) cancelWait(t *Task) {
-	me := t.rec.key
-	for i, k := range s.waiters {
-		if k == me {
-			s.waiters = append(s.waiters[:i], s.waiters[i+1:]...)
-			t.rt.externalWaits--
-			return
-		}
-	}
+	w.Release()
 }
 
 // Shutdown stops the runtime gracefully. It fires the shutdown signal and

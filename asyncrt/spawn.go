@@ -120,10 +120,11 @@ type JoinHandle[T any] struct {
 // ever suspending. This makes spawn-then-await cost one coroutine round trip
 // instead of two. Either way, tasks run one at a time.
 //
-// The result can be taken once: a second Await, or an Await after Detach,
-// returns [ErrJoined]; two tasks awaiting one task at the same time get
-// [ErrAwaitConflict]; a task awaiting itself gets an error wrapping
-// [ErrDeadlock]. If t is aborted while it waits, it unwinds from here.
+// The result can be taken once: any number of tasks may await one task, and
+// the first to resume after it finishes takes the result; the others, and
+// any Await after Detach, get [ErrJoined]. A task awaiting itself gets an
+// error wrapping [ErrDeadlock]. If t is aborted while it waits, it unwinds
+// from here.
 func (h JoinHandle[T]) Await(t *Task) (T, error) {
 	t.check("JoinHandle.Await")
 	var zero T
@@ -139,30 +140,35 @@ func (h JoinHandle[T]) Await(t *Task) (T, error) {
 		if rec == t.rec {
 			return zero, fmt.Errorf("asyncrt: task %d awaits itself: %w", rec.id, ErrDeadlock)
 		}
-		if !rec.waiter.IsZero() && rec.waiter != t.rec.key {
-			return zero, ErrAwaitConflict
-		}
 		if rec.state == stateReady {
 			rt.runInline(rec)
 		}
-		me := t.rec.key
-		for rec.state != stateDone {
-			rec.waiter = me
-			t.awaiting = h.key
-			t.suspend() // on abort, unwind withdraws the registration
-			t.awaiting = slab.Key{}
-			if rec, ok = rt.tasks.Get(h.key); !ok || rec.detached || rec.consumed {
-				return zero, ErrJoined // detached through a copy of the handle
+		if rec.state != stateDone {
+			w := t.Enqueue(&rec.join)
+			for rec.state != stateDone {
+				t.waitRegs()
+				// Detached through a copy of the handle, or taken by
+				// another awaiter: the record may be gone.
+				if rec, ok = rt.tasks.Get(h.key); !ok || rec.detached || rec.consumed {
+					w.Release()
+					return zero, ErrJoined
+				}
 			}
+			w.Release()
 		}
 	}
+	return h.take(rec)
+}
+
+// take consumes a finished task's result.
+func (h JoinHandle[T]) take(rec *taskRec) (T, error) {
 	err := rec.err
 	var v T
 	if err == nil {
 		v = h.b.val
 	}
 	rec.consumed = true
-	rt.tryFree(rec)
+	h.rt.tryFree(rec)
 	return v, err
 }
 
@@ -196,11 +202,7 @@ func (h JoinHandle[T]) Detach() {
 		return
 	}
 	rec.detached = true
-	if w := rec.waiter; !w.IsZero() {
-		// A task awaiting through a copy of the handle gets ErrJoined now.
-		rec.waiter = slab.Key{}
-		rt.wake(w)
-	}
+	rec.join.WakeAll() // tasks awaiting through copies of the handle get ErrJoined now
 	if rec.state == stateDone {
 		rec.consumed = true
 		if pe, ok := rec.err.(*PanicError); ok {

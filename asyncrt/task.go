@@ -6,7 +6,6 @@ import (
 	"runtime/debug"
 
 	"github.com/orrery-go/orrery/asyncrt/internal/gid"
-	"github.com/orrery-go/orrery/asyncrt/internal/wheel"
 	"github.com/orrery-go/orrery/slab"
 	"github.com/orrery-go/orrery/world"
 )
@@ -28,13 +27,11 @@ type Task struct {
 	stop   func()
 	yield  func(switchReason) bool
 	pooled bool
-	// What the task is registered with while it waits; unwind withdraws it.
-	awaiting   slab.Key    // the task whose record holds this one as its waiter
-	timer      wheel.Timer // the timer of a Sleep
-	wait       waitReg     // any other registration (Go calls, notifications...)
-	ioWait     ioWaitReg   // storage for wait while waiting for IO
-	chanWait   chanWaitReg // storage for wait while waiting on a channel
-	selectWait selectWait  // storage for wait while in Select
+	// The task's registrations (see wait.go), newest first, and the
+	// sequence number of the latest.
+	regs   *waitNode
+	regSeq uint64
+	waits  int // registrations in regs that are waits (not a Timer's)
 	// Deadline scopes of Timeout calls, innermost last.
 	scopes    []deadlineScope
 	nextScope uint64
@@ -57,14 +54,14 @@ const (
 // generation, is what join handles and wakers hold, so that nothing stale can
 // reach a record that has been reused.
 type taskRec struct {
-	key    slab.Key
-	id     uint64
-	task   *Task  // the coroutine running this task; nil once done
-	body   runner // the user's function and its typed result
-	err    error  // ErrAborted, *PanicError or ErrGoexit once done
-	waiter slab.Key
-	state  taskState
-	qseq   uint64 // sequence number of the task's ready-queue entry; 0 if none
+	key   slab.Key
+	id    uint64
+	task  *Task  // the coroutine running this task; nil once done
+	body  runner // the user's function and its typed result
+	err   error  // ErrAborted, *PanicError or ErrGoexit once done
+	join  WaitQueue
+	state taskState
+	qseq  uint64 // sequence number of the task's ready-queue entry; 0 if none
 	// signal asks the task to stop at its next suspension point; any bit
 	// set sends it down the slow path (see unwind).
 	signal uint8
@@ -89,13 +86,6 @@ type runner interface {
 	recycle()
 	// deliver hands a remote task's outcome to its RemoteHandle.
 	deliver(err error)
-}
-
-// waitReg is a registration a suspended task holds with some waker other
-// than a join handle or a timer; cancelWait withdraws it when the task
-// unwinds instead of being woken.
-type waitReg interface {
-	cancelWait(t *Task)
 }
 
 // abortSignal is the panic value that unwinds an aborted task from its
@@ -200,12 +190,12 @@ func (t *Task) suspend() {
 	}
 }
 
-// unwind withdraws the task's wait registrations and panics: with the abort
-// signal, which the task's top frame recovers after its defers have run, or
-// with a deadline signal, which the Timeout call of the outermost expired
-// scope recovers.
+// unwind panics: with the abort signal, which the task's top frame recovers
+// after its defers have run, or with a deadline signal, which the Timeout
+// call of the outermost expired scope recovers. The registrations the
+// unwinding leaves behind are cancelled where it stops (see endRegsFrom), so
+// that the deferred calls on the way see them as they were.
 func (t *Task) unwind() {
-	t.clearWaits()
 	rec := t.rec
 	if rec.signal&sigBusy != 0 {
 		// The runtime found the World busy when this task suspended, and
@@ -224,24 +214,6 @@ func (t *Task) unwind() {
 	}
 	t.unwinding = 0 // an abort unwinds through every Timeout
 	panic(abortSignal{})
-}
-
-// clearWaits withdraws every registration that could still wake the task.
-func (t *Task) clearWaits() {
-	if k := t.awaiting; !k.IsZero() {
-		t.awaiting = slab.Key{}
-		if r, ok := t.rt.tasks.Get(k); ok && r.waiter == t.rec.key {
-			r.waiter = slab.Key{}
-		}
-	}
-	if !t.timer.IsZero() {
-		t.rt.timers.Cancel(t.timer)
-		t.timer = wheel.Timer{}
-	}
-	if w := t.wait; w != nil {
-		t.wait = nil
-		w.cancelWait(t)
-	}
 }
 
 // check panics unless the caller is running on t's own coroutine.

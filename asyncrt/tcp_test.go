@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -286,23 +287,39 @@ func TestTCPConnUsedFromAnotherGoroutinePanics(t *testing.T) {
 	assert.Contains(t, msgs[2], "TCPConn.Close called from a goroutine")
 }
 
-func TestTCPConcurrentReadersGetAnError(t *testing.T) {
+func TestTCPManyReadersShareAConnection(t *testing.T) {
 	rt := newRuntime(t, nil)
-	err := block(t, rt, func(t *asyncrt.Task) error {
+	got := block(t, rt, func(t *asyncrt.Task) string {
 		l, _ := asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0")
 		defer l.Close()
 		c, _ := asyncrt.DialTCP(t, "tcp", l.AddrPort().String())
 		defer c.Close()
-		first := asyncrt.Spawn(t, func(t *asyncrt.Task) error { _, err := c.Read(make([]byte, 1)); return err })
-		t.Yield()
-		_, err := c.Read(make([]byte, 1))
-		c.Close() // wakes the first reader with net.ErrClosed
-		if ferr, _ := first.Await(t); !errors.Is(ferr, net.ErrClosed) {
-			return errors.Join(err, ferr)
+		peer, _ := l.Accept(t)
+		defer peer.Close()
+		read := func(t *asyncrt.Task) string {
+			b := make([]byte, 1)
+			if _, err := c.Read(b); err != nil {
+				return err.Error()
+			}
+			return string(b)
 		}
-		return err
+		var hs []asyncrt.JoinHandle[string]
+		for range 3 {
+			hs = append(hs, asyncrt.Spawn(t, read))
+		}
+		t.Yield() // all three wait for data
+		if _, err := peer.Write([]byte("abc")); err != nil {
+			return err.Error()
+		}
+		var all []string
+		for _, h := range hs {
+			s, _ := h.Await(t)
+			all = append(all, s)
+		}
+		slices.Sort(all)
+		return strings.Join(all, "")
 	})
-	assert.ErrorContains(t, err, "another task is already waiting")
+	assert.Equal(t, "abc", got, "each byte goes to one reader")
 }
 
 func TestListenAndDialBadInput(t *testing.T) {

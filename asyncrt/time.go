@@ -16,48 +16,50 @@ var ErrElapsed = errors.New("asyncrt: deadline elapsed")
 type timerKind uint8
 
 const (
-	timerWake     timerKind = iota // wake a sleeping task
-	timerDeadline                  // expire a Timeout scope
-	timerIO                        // expire a socket deadline: task is the IO key, scope the direction
-	timerSchedule                  // tick a fixed-rate schedule: scope is its index
+	timerReg      timerKind = iota // wake a registration: reg is its node, arg its epoch
+	timerDeadline                  // expire a Timeout scope: key is the task, arg the scope
+	timerIO                        // expire a descriptor's deadline: key is its record, arg the direction
+	timerSchedule                  // tick a fixed-rate schedule: arg is its index
 )
 
 // timerEvent is what a timer carries. It holds no pointers, so the timer
 // wheel's memory is never scanned by the garbage collector.
 type timerEvent struct {
-	task  slab.Key
-	scope uint64
-	kind  timerKind
+	key  slab.Key
+	arg  uint64
+	reg  uint32
+	kind timerKind
 }
 
 // fire acts on an expired timer.
 func (rt *Runtime) fire(ev timerEvent) {
 	switch ev.kind {
+	case timerReg:
+		if n := rt.regs.at(ev.reg); n != nil && n.epoch == ev.arg && n.task != nil {
+			n.timer = wheel.Timer{}
+			rt.wakeNode(n)
+		}
 	case timerIO:
-		rt.fireIODeadline(ev.task, int(ev.scope))
-		return
+		rt.fireIODeadline(ev.key, int(ev.arg))
 	case timerSchedule:
-		rt.runFixed(int(ev.scope))
-		return
-	}
-	rec, ok := rt.tasks.Get(ev.task)
-	if !ok || rec.state == stateDone {
-		return
-	}
-	switch ev.kind {
-	case timerWake:
-		rec.task.timer = wheel.Timer{}
+		rt.runFixed(int(ev.arg))
 	case timerDeadline:
+		rec, ok := rt.tasks.Get(ev.key)
+		if !ok || rec.state == stateDone {
+			return
+		}
 		t := rec.task
 		for i := range t.scopes {
-			if t.scopes[i].id == ev.scope {
+			if t.scopes[i].id == ev.arg {
 				t.scopes[i].expired = true
 				t.scopes[i].timer = wheel.Timer{}
 				rec.signal |= sigExpired
 			}
 		}
+		if rec.state == stateSuspended {
+			rt.enqueue(rec)
+		}
 	}
-	rt.enqueue(rec)
 }
 
 // toNanos converts a time to the runtime's clock: nanoseconds since its
@@ -98,14 +100,14 @@ func (t *Task) sleepUntil(deadline int64) {
 	if deadline <= rt.eventTime() {
 		return
 	}
-	t.timer = rt.timers.Schedule(deadline, timerEvent{task: t.rec.key, kind: timerWake})
+	// The sleep's own registration and timer: nothing else can cancel or
+	// fire them, and an abort cancels both (see endRegsFrom).
+	n := rt.newReg(t, false)
+	n.timer = rt.timers.Schedule(deadline, timerEvent{kind: timerReg, reg: n.idx, arg: n.epoch})
 	for rt.eventTime() < deadline {
-		t.suspend() // woken early (a spurious wake) only means waiting again
+		t.waitRegs() // a wake meant for another of the task's waits only means waiting again
 	}
-	if !t.timer.IsZero() {
-		rt.timers.Cancel(t.timer)
-		t.timer = wheel.Timer{}
-	}
+	rt.endReg(n, false)
 }
 
 // deadlineScope is one Timeout call on a task's stack.
@@ -113,6 +115,10 @@ type deadlineScope struct {
 	id      uint64
 	timer   wheel.Timer
 	expired bool
+	// regMark is the sequence number the scope's first registration gets:
+	// the ones from there on are cancelled if the deadline unwinds the
+	// scope.
+	regMark uint64
 }
 
 // deadlineSignal is the panic value that unwinds a task to the Timeout call
@@ -146,10 +152,12 @@ func timeoutAt[T any](t *Task, deadline int64, fn func(*Task) T) (v T, err error
 	defer func() {
 		if t.unwinding == id {
 			// This scope's deadline is what is unwinding the task: stop it
-			// here. Other panics pass through untouched, keeping their stack.
+			// here, and end the waits it cut short. Other panics pass
+			// through untouched, keeping their stack.
 			t.unwinding = 0
 			recover()
 			err = ErrElapsed
+			t.rt.endRegsFrom(t, t.scopeMark(id))
 		}
 		t.popScope(id)
 	}()
@@ -159,15 +167,25 @@ func timeoutAt[T any](t *Task, deadline int64, fn func(*Task) T) (v T, err error
 func (t *Task) pushScope(deadline int64) uint64 {
 	rt := t.rt
 	t.nextScope++
-	sc := deadlineScope{id: t.nextScope}
+	sc := deadlineScope{id: t.nextScope, regMark: t.regSeq + 1}
 	if deadline <= rt.eventTime() {
 		sc.expired = true
 		t.rec.signal |= sigExpired
 	} else {
-		sc.timer = rt.timers.Schedule(deadline, timerEvent{task: t.rec.key, scope: sc.id, kind: timerDeadline})
+		sc.timer = rt.timers.Schedule(deadline, timerEvent{key: t.rec.key, arg: sc.id, kind: timerDeadline})
 	}
 	t.scopes = append(t.scopes, sc)
 	return sc.id
+}
+
+// scopeMark returns the registration mark of scope id.
+func (t *Task) scopeMark(id uint64) uint64 {
+	for _, sc := range t.scopes {
+		if sc.id == id {
+			return sc.regMark
+		}
+	}
+	return t.regSeq + 1
 }
 
 // popScope removes scope id (the innermost, as defers run in order) and
@@ -297,12 +315,14 @@ func After[T any](t *Task, d time.Duration, fn func(*Task) T) JoinHandle[T] {
 	})
 }
 
-// Timer is a one-shot timer on the runtime's timer wheel, owned by the task
-// that made it: when it expires, it wakes that task. It is a small value;
-// making and stopping one allocates nothing.
+// Timer is a one-shot timer owned by the task that made it. A timer nobody
+// waits on wakes nobody: it only tells, through Expired, whether its deadline
+// has passed, and [Timer.Wait] sleeps until it. It is a small value (copies
+// share the timer); making and stopping one allocates nothing, and whatever
+// it holds is released when its task ends.
 type Timer struct {
 	rt       *Runtime
-	handle   wheel.Timer
+	w        Waiter // the timer's place in its task's registrations; ended by Stop
 	deadline int64
 }
 
@@ -319,21 +339,20 @@ func (t *Task) NewTimerAt(at time.Time) Timer {
 }
 
 func (t *Task) newTimer(deadline int64) Timer {
-	tm := Timer{rt: t.rt, deadline: deadline}
-	if deadline > t.rt.eventTime() {
-		tm.handle = t.rt.timers.Schedule(deadline, timerEvent{task: t.rec.key, kind: timerWake})
-	}
-	return tm
+	n := t.rt.newReg(t, true)
+	return Timer{rt: t.rt, w: Waiter{n: n, epoch: n.epoch}, deadline: deadline}
 }
 
-// Stop cancels the timer. It reports whether the timer was still pending;
+// Stop stops the timer. It reports whether the timer was still pending;
 // stopping a timer that expired or was stopped does nothing.
 func (tm Timer) Stop() bool {
 	if tm.rt == nil || tm.rt.closed.Load() {
 		return false
 	}
 	tm.rt.mustBeOnRuntime("Timer.Stop")
-	return tm.rt.timers.Cancel(tm.handle)
+	pending := tm.w.Active() && tm.rt.eventTime() < tm.deadline
+	tm.w.Release()
+	return pending
 }
 
 // Expired reports whether the timer's deadline has passed (at the event
