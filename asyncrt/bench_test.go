@@ -23,7 +23,7 @@ func newBenchRuntime(b *testing.B, builder *asyncrt.Builder) *asyncrt.Runtime {
 // task yields in a loop, so every iteration is the executor resuming it and
 // the task suspending back.
 func BenchmarkYieldRoundTrip(b *testing.B) {
-	rt := newBenchRuntime(b, asyncrt.NewBuilder(nil))
+	rt := newBenchRuntime(b, asyncrt.NewBuilder())
 	b.ReportAllocs()
 	_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
 		for b.Loop() {
@@ -56,7 +56,7 @@ func BenchmarkGoroutineHandoff(b *testing.B) {
 // BenchmarkSpawnAwait measures spawning a task on a fresh coroutine, running
 // it and awaiting its result.
 func BenchmarkSpawnAwait(b *testing.B) {
-	rt := newBenchRuntime(b, asyncrt.NewBuilder(nil))
+	rt := newBenchRuntime(b, asyncrt.NewBuilder())
 	b.ReportAllocs()
 	_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
 		for i := 0; b.Loop(); i++ {
@@ -74,7 +74,7 @@ func BenchmarkSpawnAwait(b *testing.B) {
 
 // BenchmarkSpawnPooledAwait is SpawnAwait on the runtime's coroutine pool.
 func BenchmarkSpawnPooledAwait(b *testing.B) {
-	rt := newBenchRuntime(b, asyncrt.NewBuilder(nil).TaskPool(16, true))
+	rt := newBenchRuntime(b, asyncrt.NewBuilder().TaskPool(16, true))
 	b.ReportAllocs()
 	_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
 		for b.Loop() {
@@ -109,7 +109,7 @@ func square(*asyncrt.Task) int { return 7 * 7 }
 // BenchmarkTimerScheduleCancel measures starting and stopping a timer on the
 // runtime's wheel, with 10,000 other timers pending.
 func BenchmarkTimerScheduleCancel(b *testing.B) {
-	rt := newBenchRuntime(b, asyncrt.NewBuilder(nil))
+	rt := newBenchRuntime(b, asyncrt.NewBuilder())
 	b.ReportAllocs()
 	_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
 		for i := range 10_000 {
@@ -139,7 +139,7 @@ func BenchmarkTimeAfterFuncStop(b *testing.B) {
 // over a buffered channel. The p50/p99 metrics are the wake alone: from
 // Notify to the task running.
 func BenchmarkCrossGoroutineWake(b *testing.B) {
-	rt := newBenchRuntime(b, asyncrt.NewBuilder(nil))
+	rt := newBenchRuntime(b, asyncrt.NewBuilder())
 	n := asyncrt.NewNotify(rt)
 	ack := make(chan time.Time, 1)
 	stop := make(chan struct{})
@@ -207,7 +207,7 @@ func BenchmarkGoroutineChanWake(b *testing.B) {
 func BenchmarkSleepLateness(b *testing.B) {
 	for _, mode := range []asyncrt.IdleStrategy{asyncrt.Park, asyncrt.Spin} {
 		b.Run(mode.String(), func(b *testing.B) {
-			rt := newBenchRuntime(b, asyncrt.NewBuilder(nil).Idle(mode))
+			rt := newBenchRuntime(b, asyncrt.NewBuilder().Idle(mode))
 			var late []time.Duration
 			b.ReportAllocs()
 			_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {

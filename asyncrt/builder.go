@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/orrery-go/orrery/world"
 )
 
 // DefaultTasksPerCycle is how many ready tasks the runtime polls per cycle
@@ -91,16 +89,14 @@ type config struct {
 // Builder configures a [Runtime]. Its methods record options and return the
 // builder for chaining; an invalid option is reported by [Builder.Build].
 type Builder struct {
-	world *world.World
-	cfg   config
-	errs  []error
+	worlds []World
+	cfg    config
+	errs   []error
 }
 
-// NewBuilder starts configuring a runtime for w. A nil w gives the runtime an
-// empty World of its own.
-func NewBuilder(w *world.World) *Builder {
+// NewBuilder starts configuring a runtime with the default options.
+func NewBuilder() *Builder {
 	return &Builder{
-		world: w,
 		cfg: config{
 			tasksPerCycle:  DefaultTasksPerCycle,
 			panicPolicy:    ReturnPanics,
@@ -239,21 +235,36 @@ func (b *Builder) OnStall(fn func(StallReport)) *Builder {
 	return b
 }
 
+// World attaches w to the runtime: the runtime runs its systems, applies
+// its deferred commands at safe points and keeps tasks from suspending while
+// it is locked. Tasks that BlockOn and SpawnRemote start work on the first
+// World attached, and every task works on the World of the task that spawned
+// it (see [Task.World]). A runtime needs no World.
+func (b *Builder) World(w World) *Builder {
+	if w == nil {
+		b.errs = append(b.errs, errors.New("World(nil): pass the World to attach, or leave it out"))
+		return b
+	}
+	for _, have := range b.worlds {
+		if have == w {
+			b.errs = append(b.errs, errors.New("World: the same World is attached twice"))
+			return b
+		}
+	}
+	b.worlds = append(b.worlds, w)
+	return b
+}
+
 // Build validates the options and starts the runtime's goroutine, which owns
 // one OS thread until [Runtime.Close].
 func (b *Builder) Build() (*Runtime, error) {
 	if len(b.errs) > 0 {
 		return nil, fmt.Errorf("asyncrt: invalid runtime options: %w", errors.Join(b.errs...))
 	}
-	w := b.world
-	if w == nil {
-		w = world.New()
-	}
-	return start(w, b.cfg)
+	return start(b.worlds, b.cfg)
 }
 
-// New builds a runtime for w with the default options. A nil w gives the
-// runtime an empty World of its own.
-func New(w *world.World) (*Runtime, error) {
-	return NewBuilder(w).Build()
+// New builds a runtime with the default options and no World.
+func New() (*Runtime, error) {
+	return NewBuilder().Build()
 }

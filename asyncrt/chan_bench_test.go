@@ -10,7 +10,7 @@ import (
 // BenchmarkLocalChanSendRecv measures a Send and a Recv by one task on a
 // local channel (never suspending).
 func BenchmarkLocalChanSendRecv(b *testing.B) {
-	rt := newBenchRuntime(b, asyncrt.NewBuilder(nil))
+	rt := newBenchRuntime(b, asyncrt.NewBuilder())
 	s, r, _ := asyncrt.NewChan[int](rt, 64)
 	b.ReportAllocs()
 	_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
@@ -40,7 +40,7 @@ func BenchmarkGoChanSendRecv(b *testing.B) {
 // BenchmarkCrossChanSend measures values streamed from a goroutine into a
 // task through a cross channel, per value.
 func BenchmarkCrossChanSend(b *testing.B) {
-	rt := newBenchRuntime(b, asyncrt.NewBuilder(nil))
+	rt := newBenchRuntime(b, asyncrt.NewBuilder())
 	s, r, _ := asyncrt.NewCrossChan[int](rt, 1024)
 	done := make(chan int)
 	go func() {
@@ -91,7 +91,7 @@ func BenchmarkGoChanCrossGoroutine(b *testing.B) {
 // channel or a timeout, reusing its cases, and another task feeds the
 // channel a value per yield. One op is a send, a wake-up and a Select.
 func BenchmarkSelectWait(b *testing.B) {
-	rt := newBenchRuntime(b, asyncrt.NewBuilder(nil))
+	rt := newBenchRuntime(b, asyncrt.NewBuilder())
 	s, r, _ := asyncrt.NewChan[int](rt, 1)
 	b.ReportAllocs()
 	_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {

@@ -333,7 +333,7 @@ func TestForwardFromGoChannel(t *testing.T) {
 
 func TestForwardStopsWhenReceiverCloses(t *testing.T) {
 	before, _ := countGoroutines()
-	rt, err := asyncrt.New(nil)
+	rt, err := asyncrt.New()
 	require.NoError(t, err)
 	never := make(chan int) // never sent on, never closed
 	rx, err := asyncrt.Forward(rt, never, 1)

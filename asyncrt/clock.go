@@ -47,6 +47,17 @@ func (c *SimClock) Elapsed() time.Duration { return time.Duration(c.elapsed.Load
 
 func (*SimClock) isClock() {}
 
+// Advance moves the clock forward by d, as if that much time passed while
+// the runtime's thread was busy: a way for a simulation to charge time to
+// the work it models (a system that takes 50 ms, say). The runtime sees the
+// new time from its next cycle. A negative d panics.
+func (c *SimClock) Advance(d time.Duration) {
+	if d < 0 {
+		panic("asyncrt: SimClock.Advance with a negative duration: simulated time never goes back")
+	}
+	c.elapsed.Add(int64(d))
+}
+
 // advanceTo moves the clock forward to ns after its start; it never goes
 // back.
 func (c *SimClock) advanceTo(ns int64) {

@@ -41,24 +41,19 @@ var (
 	ErrGoexit = errors.New("asyncrt: task called runtime.Goexit")
 )
 
-var (
-	errSuspendWhileBusy = errors.New("asyncrt: a task suspended while its World was busy " +
-		"(inside WorldCtx.With, or with an arche query open): finish the World work and close " +
-		"the query first, then wait; to change the World's structure later, use WorldCtx.Defer")
-	errWorldLeftBusy = errors.New("asyncrt: a task returned with an arche query still open, " +
-		"leaving the World locked: close every query (or iterate it to the end)")
-)
+// errSuspendWhileBusy is what a task that suspends with its World locked
+// panics with.
+var errSuspendWhileBusy = errors.New("asyncrt: a task suspended while its World was locked " +
+	"(inside worldctx's With, or with a query open): finish the World work and close " +
+	"the query first, then wait; to change the World's structure later, defer the change")
 
 // PanicError reports a panic in a task. It is returned by
 // [JoinHandle.Await] for the task that panicked, and by [BlockOn] for a panic
 // in its root task or, under [ReturnPanics], in a task nobody can join.
 type PanicError struct {
 	// TaskID identifies the task that panicked (see [Task.ID]); 0 for a
-	// system.
+	// World's systems, whose error is then the Value.
 	TaskID uint64
-	// Schedule names the schedule whose system panicked (or failed to
-	// initialise); empty for a task.
-	Schedule string
 	// Value is the value passed to panic.
 	Value any
 	// Stack is the task's stack trace at the point of the panic.
@@ -67,8 +62,8 @@ type PanicError struct {
 
 // Error describes the panic; the stack is available in Stack.
 func (e *PanicError) Error() string {
-	if e.Schedule != "" {
-		return fmt.Sprintf("asyncrt: a system of schedule %q failed: %v", e.Schedule, e.Value)
+	if e.TaskID == 0 {
+		return fmt.Sprintf("asyncrt: %v", e.Value)
 	}
 	return fmt.Sprintf("asyncrt: task %d panicked: %v", e.TaskID, e.Value)
 }

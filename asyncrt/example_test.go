@@ -8,15 +8,11 @@ import (
 	"os"
 	"time"
 
-	"github.com/mlange-42/arche/generic"
-
 	"github.com/orrery-go/orrery/asyncrt"
-	"github.com/orrery-go/orrery/world"
-	"github.com/orrery-go/orrery/worldctx"
 )
 
 func ExampleBlockOn() {
-	rt, err := asyncrt.New(nil) // nil: the runtime makes an empty World of its own
+	rt, err := asyncrt.New() // nil: the runtime makes an empty World of its own
 	if err != nil {
 		panic(err)
 	}
@@ -30,7 +26,7 @@ func ExampleBlockOn() {
 }
 
 func ExampleSpawn() {
-	rt, _ := asyncrt.New(nil)
+	rt, _ := asyncrt.New()
 	defer rt.Close()
 
 	total, _ := asyncrt.BlockOn(rt, func(t *asyncrt.Task) int {
@@ -56,7 +52,7 @@ func ExampleSpawn() {
 }
 
 func ExampleJoinHandle_Abort() {
-	rt, _ := asyncrt.New(nil)
+	rt, _ := asyncrt.New()
 	defer rt.Close()
 
 	_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
@@ -79,7 +75,7 @@ func ExampleJoinHandle_Abort() {
 }
 
 func ExampleSpawnPooled() {
-	rt, _ := asyncrt.NewBuilder(nil).TaskPool(2, true).Build()
+	rt, _ := asyncrt.NewBuilder().TaskPool(2, true).Build()
 	defer rt.Close()
 
 	_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
@@ -98,7 +94,7 @@ func ExampleSpawnPooled() {
 func ExampleTimeout() {
 	// A simulated clock: the hour below passes in microseconds.
 	clock := asyncrt.NewSimClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	rt, _ := asyncrt.NewBuilder(nil).Clock(clock).Build()
+	rt, _ := asyncrt.NewBuilder().Clock(clock).Build()
 	defer rt.Close()
 
 	_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
@@ -117,7 +113,7 @@ func ExampleTimeout() {
 
 func ExampleTask_Interval() {
 	clock := asyncrt.NewSimClock(time.Date(2026, 1, 1, 9, 30, 0, 0, time.UTC))
-	rt, _ := asyncrt.NewBuilder(nil).Clock(clock).Build()
+	rt, _ := asyncrt.NewBuilder().Clock(clock).Build()
 	defer rt.Close()
 
 	_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
@@ -137,7 +133,7 @@ func ExampleTask_Interval() {
 }
 
 func ExampleGo() {
-	rt, _ := asyncrt.New(nil)
+	rt, _ := asyncrt.New()
 	defer rt.Close()
 
 	n, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) int {
@@ -156,7 +152,7 @@ func ExampleGo() {
 }
 
 func ExampleSpawnRemote() {
-	rt, _ := asyncrt.New(nil)
+	rt, _ := asyncrt.New()
 	defer rt.Close()
 
 	// The runtime is driven by a root that runs until shutdown...
@@ -177,7 +173,7 @@ func ExampleSpawnRemote() {
 }
 
 func ExampleListenTCP() {
-	rt, _ := asyncrt.New(nil)
+	rt, _ := asyncrt.New()
 	defer rt.Close()
 
 	reply, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) string {
@@ -217,7 +213,7 @@ func ExampleListenTCP() {
 
 func ExampleSelect() {
 	clock := asyncrt.NewSimClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	rt, _ := asyncrt.NewBuilder(nil).Clock(clock).Build()
+	rt, _ := asyncrt.NewBuilder().Clock(clock).Build()
 	defer rt.Close()
 
 	_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
@@ -253,64 +249,4 @@ func ExampleSelect() {
 	// no quote for 500ms
 	// no quote for 500ms
 	// stopped
-}
-
-type book struct{ Bid, Ask float64 }
-
-type quote struct {
-	Bid, Ask float64
-}
-
-type fill struct{ Px float64 }
-
-// A task reaches the World through its Ctx: a pre-resolved handler applies
-// each quote to the book resource with a direct call, Defer queues an
-// entity for the next safe point, and WithValue reads a result out.
-func ExampleTask_World() {
-	w := world.New()
-	_ = world.AddResource(w, &book{})
-	rt, _ := asyncrt.New(w)
-	defer rt.Close()
-
-	spread, _ := asyncrt.BlockOn(rt, func(t *asyncrt.Task) float64 {
-		ctx := t.World()
-		onQuote, err := worldctx.NewHandler1(ctx, func(q quote, b *book) {
-			b.Bid, b.Ask = q.Bid, q.Ask
-		})
-		if err != nil {
-			panic(err)
-		}
-		tx, rx, _ := asyncrt.NewChan[quote](t.Runtime(), 8)
-		asyncrt.Spawn(t, func(t *asyncrt.Task) struct{} {
-			defer tx.Close()
-			for _, q := range []quote{{99.5, 100.5}, {99.75, 100.25}} {
-				_ = tx.Send(t, q)
-				t.Sleep(time.Millisecond)
-			}
-			return struct{}{}
-		})
-		for {
-			q, err := rx.Recv(t) // wait outside any World access
-			if err != nil {
-				break // the sender closed
-			}
-			onQuote.Run(q)
-		}
-		ctx.Defer(func(w *world.World) {
-			fills := generic.NewMap1[fill](w.ECS())
-			fills.NewWith(&fill{Px: 100})
-		})
-		t.Yield() // a safe point: the deferred entity now exists
-		return worldctx.WithValue(ctx, func(w *world.World) float64 {
-			b := world.MustResource[book](w)
-			q := generic.NewFilter1[fill]().Query(w.ECS())
-			fmt.Println("fills:", q.Count())
-			q.Close() // Count leaves the query open; a task must not
-			return b.Ask - b.Bid
-		})
-	})
-	fmt.Println("spread:", spread)
-	// Output:
-	// fills: 1
-	// spread: 0.5
 }

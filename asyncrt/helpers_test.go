@@ -16,7 +16,7 @@ import (
 func newRuntime(t *testing.T, b *asyncrt.Builder) *asyncrt.Runtime {
 	t.Helper()
 	if b == nil {
-		b = asyncrt.NewBuilder(nil)
+		b = asyncrt.NewBuilder()
 	}
 	before, _ := countGoroutines()
 	rt, err := b.Build()

@@ -187,7 +187,7 @@ func (r *RemoteHandle[T]) Done() <-chan struct{} { return r.done }
 func (r *RemoteHandle[T]) Abort() { r.rt.inbox.post(r.rt, remoteAbort{&r.remoteCore}) }
 
 func (r *RemoteHandle[T]) runOnRuntime(rt *Runtime) {
-	rec := rt.insertTask(r, rt.newTask(false))
+	rec := rt.insertTask(r, rt.newTask(false), rt.defaultWorld())
 	rec.remote, rec.detached = true, true
 	r.key = rec.key
 }

@@ -22,7 +22,6 @@ import (
 // reason it had to stop early.
 func (rt *Runtime) drive(root *taskRec, drainUntil time.Time) error {
 	perCycle := rt.cfg.tasksPerCycle
-	w := rt.world
 	wd := rt.wd.on
 	for {
 		rt.nowFresh = false
@@ -77,14 +76,15 @@ func (rt *Runtime) drive(root *taskRec, drainUntil time.Time) error {
 			}
 			// The common case, a task that suspended cleanly, goes straight
 			// on to the next one.
-			if rec.state == stateDone || w.Busy() || w.HasDeferred() {
+			if rec.state == stateDone {
+				rt.afterPoll(rec, rec.task)
+			} else if w := rec.task.world; w != nil && (w.Locked() || w.HasDeferred()) {
 				rt.afterPoll(rec, rec.task)
 			}
 		}
 		rt.counters.Polls += uint64(n)
 		rt.counters.Cycles++
-		if rt.timers.Len() > 0 || rt.cycleExtras > 0 || rt.counters.Cycles%statsEvery == 0 ||
-			w.SchedulesVersion() != rt.schedVer {
+		if rt.timers.Len() > 0 || rt.cycleExtras > 0 || rt.counters.Cycles%statsEvery == 0 {
 			rt.endCycle()
 		}
 		if root != nil && root.state == stateDone {
@@ -102,28 +102,26 @@ func (rt *Runtime) drive(root *taskRec, drainUntil time.Time) error {
 // that finished, one that suspended while the World was busy, or deferred
 // World commands.
 func (rt *Runtime) afterPoll(rec *taskRec, t *Task) {
-	if rec.state != stateDone && rt.worldBusy() {
+	w := t.world
+	if rec.state != stateDone && w != nil && w.Locked() {
 		rt.rejectBusySuspend(rec, t)
 	}
 	if rec.state == stateDone {
 		rt.finish(rec, t)
 	}
-	if rt.world.HasDeferred() {
-		rt.applyDeferred(rec)
+	if w != nil && w.HasDeferred() && !w.Locked() {
+		rt.applyDeferred(w, rec.id)
 	}
 }
 
 // endCycle does the per-cycle work that is only sometimes needed: schedules,
 // timers, the periodic IO check, publishing counters.
 func (rt *Runtime) endCycle() {
-	if rt.world.SchedulesVersion() != rt.schedVer {
-		rt.syncSchedules()
-	}
-	if len(rt.everyCycle) > 0 {
-		rt.runEveryCycle()
-	}
 	if rt.timers.Len() > 0 {
 		rt.fireTimers()
+	}
+	if len(rt.worlds) > 0 {
+		rt.runWorlds()
 	}
 	if rt.ioRegistered > 0 {
 		if rt.ioCountdown--; rt.ioCountdown <= 0 {
@@ -287,27 +285,9 @@ func (rt *Runtime) resume(rec *taskRec) {
 	if why, _ := t.next(); why == switchYield {
 		rt.enqueue(rec)
 	}
-	if rec.state != stateDone && rt.worldBusy() {
-		rt.rejectBusySuspend(rec, t)
-	}
 	rt.current = nil
 	rt.counters.Polls++
-	if rec.state == stateDone {
-		rt.finish(rec, t)
-	}
-	if rt.world.HasDeferred() {
-		rt.applyDeferred(rec)
-	}
-}
-
-// worldBusy is World.Busy, except that once a task has left a query open
-// for good (reported where it finished), only Scope callbacks count: the
-// leaked lock would otherwise fail every task after it.
-func (rt *Runtime) worldBusy() bool {
-	if rt.queryLeaked {
-		return rt.world.InScope()
-	}
-	return rt.world.Busy()
+	rt.afterPoll(rec, t)
 }
 
 // rejectBusySuspend handles a task that suspended while the World was busy
@@ -336,7 +316,7 @@ func (rt *Runtime) runInline(rec *taskRec) {
 	if why, _ := t.next(); why == switchYield {
 		rt.enqueue(rec)
 	}
-	if rec.state != stateDone && rt.worldBusy() {
+	if w := t.world; rec.state != stateDone && w != nil && w.Locked() {
 		rt.rejectBusySuspend(rec, t)
 	}
 	rt.current = caller
@@ -353,13 +333,10 @@ func (rt *Runtime) finish(rec *taskRec, t *Task) {
 	if t.regs != nil {
 		rt.endRegsFrom(t, 0) // nothing outlives its task
 	}
-	if !rt.queryLeaked && rt.world.Busy() && !rt.world.InScope() {
-		// The task returned with an arche query still open: the World stays
-		// locked. Blame this task, once; structural changes will fail from
-		// now on, with arche's own message.
-		rt.queryLeaked = true
-		if rec.err == nil {
-			rec.err = &PanicError{TaskID: rec.id, Value: errWorldLeftBusy}
+	if w := t.world; w != nil {
+		// The World checks that the task left it unlocked (no query open).
+		if err := w.TaskEnded(); err != nil && rec.err == nil {
+			rec.err = &PanicError{TaskID: rec.id, Value: err}
 		}
 	}
 	switch {
@@ -405,7 +382,7 @@ func (rt *Runtime) finish(rec *taskRec, t *Task) {
 // insertTask records a new task run by coroutine co and queues it. While
 // Shutdown drains the runtime, the task is refused: it never runs and its
 // result is ErrClosed.
-func (rt *Runtime) insertTask(b runner, co *Task) *taskRec {
+func (rt *Runtime) insertTask(b runner, co *Task, w World) *taskRec {
 	c, err := rt.tasks.Claim()
 	if err != nil {
 		// Only an unbounded slab backs tasks; it fails only past 2^32 live
@@ -415,6 +392,7 @@ func (rt *Runtime) insertTask(b runner, co *Task) *taskRec {
 	rt.nextID++
 	rec, _ := c.Fill(taskRec{key: c.Key(), id: rt.nextID, task: co, body: b})
 	co.rec = rec
+	co.world = w
 	rt.live++
 	rt.counters.Spawned++
 	if rt.draining {

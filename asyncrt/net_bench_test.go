@@ -45,13 +45,13 @@ func serveEcho(b *testing.B, builder *asyncrt.Builder) (string, func()) {
 // its own goroutine and thread, with the default (parking) idle strategy.
 // p50 and p99 of the round trips are reported.
 func BenchmarkTCPEchoRTT(b *testing.B) {
-	benchEchoRTT(b, asyncrt.NewBuilder(nil), asyncrt.NewBuilder(nil))
+	benchEchoRTT(b, asyncrt.NewBuilder(), asyncrt.NewBuilder())
 }
 
 // BenchmarkTCPEchoRTTSpin is TCPEchoRTT with both runtimes spinning, each
 // pinned to a CPU of its own when the machine has two.
 func BenchmarkTCPEchoRTTSpin(b *testing.B) {
-	server, client := asyncrt.NewBuilder(nil).Idle(asyncrt.Spin), asyncrt.NewBuilder(nil).Idle(asyncrt.Spin)
+	server, client := asyncrt.NewBuilder().Idle(asyncrt.Spin), asyncrt.NewBuilder().Idle(asyncrt.Spin)
 	if runtime.NumCPU() >= 2 {
 		server, client = server.PinCPU(0), client.PinCPU(1)
 	}
@@ -140,7 +140,7 @@ func BenchmarkStdlibTCPEchoRTT(b *testing.B) {
 // serveDiscard runs a server that reads and discards everything, on its own
 // runtime and goroutine.
 func serveDiscard(b *testing.B) (string, func()) {
-	rt, err := asyncrt.New(nil)
+	rt, err := asyncrt.New()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func serveDiscard(b *testing.B) (string, func()) {
 func BenchmarkTCPThroughput(b *testing.B) {
 	addr, stop := serveDiscard(b)
 	defer stop()
-	rt := newBenchRuntime(b, asyncrt.NewBuilder(nil))
+	rt := newBenchRuntime(b, asyncrt.NewBuilder())
 	b.SetBytes(64 << 10)
 	b.ReportAllocs()
 	_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) error {
@@ -253,7 +253,7 @@ func BenchmarkStdlibTCPThroughput(b *testing.B) {
 // as tasks of one runtime: one thread, like the standard library's goroutines
 // when its scheduler runs both ends on one thread.
 func BenchmarkTCPEchoRTTOneRuntime(b *testing.B) {
-	rt := newBenchRuntime(b, asyncrt.NewBuilder(nil))
+	rt := newBenchRuntime(b, asyncrt.NewBuilder())
 	rtts := make([]time.Duration, 0, 1<<20)
 	b.ReportAllocs()
 	_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) error {

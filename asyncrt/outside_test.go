@@ -37,7 +37,7 @@ func TestParkedRuntimeUsesNoCPU(t *testing.T) {
 }
 
 func TestSpinRuntimeKeepsPolling(t *testing.T) {
-	rt := newRuntime(t, asyncrt.NewBuilder(nil).Idle(asyncrt.Spin))
+	rt := newRuntime(t, asyncrt.NewBuilder().Idle(asyncrt.Spin))
 	woke := block(t, rt, func(t *asyncrt.Task) time.Duration {
 		start := t.Now()
 		t.Sleep(5 * time.Millisecond)
@@ -51,11 +51,11 @@ func TestSpinRuntimeKeepsPolling(t *testing.T) {
 
 func TestBuilderTimeOptionsValidated(t *testing.T) {
 	for name, b := range map[string]*asyncrt.Builder{
-		"Idle(5)":             asyncrt.NewBuilder(nil).Idle(asyncrt.IdleStrategy(5)),
-		"EventInterval(0)":    asyncrt.NewBuilder(nil).EventInterval(0),
-		"PinCPU(-1)":          asyncrt.NewBuilder(nil).PinCPU(-1),
-		"PinCPU(100000)":      asyncrt.NewBuilder(nil).PinCPU(100000),
-		"StallThreshold(-1s)": asyncrt.NewBuilder(nil).StallThreshold(-time.Second),
+		"Idle(5)":             asyncrt.NewBuilder().Idle(asyncrt.IdleStrategy(5)),
+		"EventInterval(0)":    asyncrt.NewBuilder().EventInterval(0),
+		"PinCPU(-1)":          asyncrt.NewBuilder().PinCPU(-1),
+		"PinCPU(100000)":      asyncrt.NewBuilder().PinCPU(100000),
+		"StallThreshold(-1s)": asyncrt.NewBuilder().StallThreshold(-time.Second),
 	} {
 		_, err := b.Build()
 		assert.ErrorContains(t, err, name)
@@ -74,7 +74,7 @@ func TestPinCPU(t *testing.T) {
 		}
 	}
 	require.GreaterOrEqual(t, cpu, 0)
-	rt := newRuntime(t, asyncrt.NewBuilder(nil).PinCPU(cpu))
+	rt := newRuntime(t, asyncrt.NewBuilder().PinCPU(cpu))
 	got := block(t, rt, func(t *asyncrt.Task) unix.CPUSet {
 		var set unix.CPUSet
 		if err := unix.SchedGetaffinity(0, &set); err != nil { // this thread
@@ -365,7 +365,7 @@ func TestShutdownSignalFromHandle(t *testing.T) {
 }
 
 func TestSIGTERMTriggersShutdownSignal(t *testing.T) {
-	rt := newRuntime(t, asyncrt.NewBuilder(nil).SignalHandlers(true))
+	rt := newRuntime(t, asyncrt.NewBuilder().SignalHandlers(true))
 	go func() {
 		time.Sleep(10 * time.Millisecond)
 		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
@@ -419,7 +419,7 @@ func TestShutdownLetsTasksFinishThenAbortsStragglers(t *testing.T) {
 func TestStallWatchdog(t *testing.T) {
 	var reports []asyncrt.StallReport
 	var mu sync.Mutex
-	rt := newRuntime(t, asyncrt.NewBuilder(nil).
+	rt := newRuntime(t, asyncrt.NewBuilder().
 		StallThreshold(20*time.Millisecond).
 		OnStall(func(r asyncrt.StallReport) { mu.Lock(); reports = append(reports, r); mu.Unlock() }))
 	id := block(t, rt, func(t *asyncrt.Task) uint64 {
@@ -455,7 +455,7 @@ func TestStallWatchdog(t *testing.T) {
 
 func TestNoGoroutinesLeftAfterClose(t *testing.T) {
 	before, _ := countGoroutines()
-	rt, err := asyncrt.NewBuilder(nil).SignalHandlers(true).TaskPool(8, true).Build()
+	rt, err := asyncrt.NewBuilder().SignalHandlers(true).TaskPool(8, true).Build()
 	require.NoError(t, err)
 	block(t, rt, func(t *asyncrt.Task) int {
 		_, _ = asyncrt.Go(t, func() (int, error) { return 1, nil })

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -18,7 +17,6 @@ import (
 	"github.com/orrery-go/orrery/asyncrt/internal/wheel"
 	"github.com/orrery-go/orrery/reactor"
 	"github.com/orrery-go/orrery/slab"
-	"github.com/orrery-go/orrery/world"
 )
 
 // Runtime is a single-threaded async runtime. It owns a goroutine locked to
@@ -30,8 +28,7 @@ import (
 // a [Runtime.Shutdown]) is running. Close aborts whatever is left and ends
 // the runtime's goroutines.
 type Runtime struct {
-	world *world.World
-	cfg   config
+	cfg config
 
 	// Lifecycle, shared with the goroutines that call BlockOn and Close.
 	mu         sync.Mutex
@@ -82,14 +79,9 @@ type Runtime struct {
 	abandoned    int            // coroutines stuck after runtime.Goexit
 	closeReport  *ShutdownStats // non-nil while Close unwinds tasks
 	draining     bool           // Shutdown: new spawns are refused
-	schedVer     uint64         // the World's SchedulesVersion last synced
-	schedSeen    int            // how many of its schedules are known
-	everyCycle   []*world.Schedule
-	fixed        []*fixedRun
-	// queryLeaked: a task returned with an arche query open (see finish).
-	queryLeaked bool
-	// cycleExtras counts reasons for endCycle to run every cycle: every-cycle
-	// schedules and registered descriptors.
+	worlds       []*worldRun    // the Worlds given to the builder (world.go)
+	// cycleExtras counts reasons for endCycle to run every cycle: attached
+	// Worlds and registered descriptors.
 	cycleExtras int
 	// attn is read once per cycle: attnInbox says other goroutines posted
 	// work, attnStop that the loop may have to stop for a reason other than
@@ -117,9 +109,8 @@ const statsEvery = 64
 // wakerToken is the poller token of the runtime's eventfd.
 const wakerToken = 0
 
-func start(w *world.World, cfg config) (*Runtime, error) {
+func start(worlds []World, cfg config) (*Runtime, error) {
 	rt := &Runtime{
-		world:  w,
 		cfg:    cfg,
 		reqs:   make(chan request),
 		exited: make(chan struct{}),
@@ -143,6 +134,7 @@ func start(w *world.World, cfg config) (*Runtime, error) {
 		rt.epoch = time.Now()
 	}
 	rt.timers.Init(rt.now)
+	rt.attachWorlds(worlds)
 
 	var err error
 	if rt.poller, err = reactor.NewPoller(); err != nil {
@@ -221,9 +213,6 @@ func (rt *Runtime) main(built chan<- error) {
 		}
 	}
 }
-
-// World returns the runtime's World.
-func (rt *Runtime) World() *world.World { return rt.world }
 
 // BlockOn runs fn as the runtime's root task and drives it, and every task
 // it spawns, until fn returns; then it returns fn's result. Tasks still
@@ -318,7 +307,7 @@ func (rt *Runtime) request(req request) error {
 func (rt *Runtime) runRoot(root runner) error {
 	// The root's record stays put until it is consumed below: nobody else
 	// holds its handle.
-	rec := rt.insertTask(root, rt.newTask(false))
+	rec := rt.insertTask(root, rt.newTask(false), rt.defaultWorld())
 	rt.wd.activate(rt)
 	err := rt.drive(rec, time.Time{})
 	if rec.state != stateDone {
@@ -356,8 +345,6 @@ type Stats struct {
 	UnhandledPanics uint64
 	// Polls counts task resumptions.
 	Polls uint64
-	// SystemTicks counts schedule ticks run.
-	SystemTicks uint64
 	// Cycles counts runs of the executor loop.
 	Cycles uint64
 	// TimersFired counts timers that expired (sleeps, deadlines, ticks).
@@ -515,7 +502,7 @@ func (rt *Runtime) shutdownAll() {
 	rt.pool.idle = nil
 	st.Abandoned = rt.abandoned
 	st.RemoteRefused += rt.inbox.refuseAll()
-	rt.finalizeSystems()
+	rt.finalizeWorlds()
 	rt.tasks.Clear()
 	rt.ready.clear()
 	rt.closeReport = nil
@@ -523,16 +510,13 @@ func (rt *Runtime) shutdownAll() {
 	rt.closed.Store(true)
 }
 
-// finalizeSystems runs the systems' Finalize hooks; a panic there is
-// recorded like any unjoined panic.
-func (rt *Runtime) finalizeSystems() {
-	defer func() {
-		if r := recover(); r != nil {
-			rt.closeStats.UnjoinedPanics = append(rt.closeStats.UnjoinedPanics,
-				&PanicError{Schedule: "(finalize)", Value: r, Stack: debug.Stack()})
-		}
-	}()
-	rt.world.Finalize()
+// defaultWorld is the World of tasks that have no parent task (roots and
+// remote spawns): the first one given to the builder, or nil.
+func (rt *Runtime) defaultWorld() World {
+	if len(rt.worlds) == 0 {
+		return nil
+	}
+	return rt.worlds[0].w
 }
 
 // catchSignals routes SIGINT and SIGTERM to the shutdown signal until the

@@ -11,16 +11,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orrery-go/orrery/asyncrt"
-	"github.com/orrery-go/orrery/world"
 )
 
 func TestBuildRejectsInvalidOptions(t *testing.T) {
 	cases := map[string]*asyncrt.Builder{
-		"TasksPerCycle(0)":   asyncrt.NewBuilder(nil).TasksPerCycle(0),
-		"TasksPerCycle(-3)":  asyncrt.NewBuilder(nil).TasksPerCycle(-3),
-		"TaskPool(-1":        asyncrt.NewBuilder(nil).TaskPool(-1, false),
-		"TaskPool(0, true)":  asyncrt.NewBuilder(nil).TaskPool(0, true),
-		"UnhandledPanics(7)": asyncrt.NewBuilder(nil).UnhandledPanics(asyncrt.PanicPolicy(7)),
+		"TasksPerCycle(0)":   asyncrt.NewBuilder().TasksPerCycle(0),
+		"TasksPerCycle(-3)":  asyncrt.NewBuilder().TasksPerCycle(-3),
+		"TaskPool(-1":        asyncrt.NewBuilder().TaskPool(-1, false),
+		"TaskPool(0, true)":  asyncrt.NewBuilder().TaskPool(0, true),
+		"UnhandledPanics(7)": asyncrt.NewBuilder().UnhandledPanics(asyncrt.PanicPolicy(7)),
 	}
 	for name, b := range cases {
 		rt, err := b.Build()
@@ -30,20 +29,18 @@ func TestBuildRejectsInvalidOptions(t *testing.T) {
 		}
 	}
 	// Every invalid option is reported, not just the first.
-	_, err := asyncrt.NewBuilder(nil).TasksPerCycle(0).TaskPool(-1, true).Build()
+	_, err := asyncrt.NewBuilder().TasksPerCycle(0).TaskPool(-1, true).Build()
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "TasksPerCycle")
 	assert.Contains(t, err.Error(), "TaskPool")
 }
 
-func TestRuntimeWorld(t *testing.T) {
-	own := newRuntime(t, nil)
-	assert.NotNil(t, own.World(), "a nil World gives the runtime its own")
-
-	w := world.New()
-	rt := newRuntime(t, asyncrt.NewBuilder(w))
-	assert.Same(t, w, rt.World())
-	assert.Same(t, w, block(t, rt, func(t *asyncrt.Task) *world.World { return t.Runtime().World() }))
+func TestRuntimeWithoutAWorld(t *testing.T) {
+	rt := newRuntime(t, nil)
+	assert.Nil(t, block(t, rt, func(t *asyncrt.Task) asyncrt.World { return t.World() }),
+		"a runtime needs no World")
+	_, err := asyncrt.NewBuilder().World(nil).Build()
+	assert.ErrorContains(t, err, "World(nil)")
 }
 
 func TestBlockOnReturnsRootResult(t *testing.T) {
@@ -219,7 +216,7 @@ func TestCloseFromTaskPanics(t *testing.T) {
 }
 
 func TestStats(t *testing.T) {
-	rt := newRuntime(t, asyncrt.NewBuilder(nil).TaskPool(3, true).UnhandledPanics(asyncrt.CountPanics))
+	rt := newRuntime(t, asyncrt.NewBuilder().TaskPool(3, true).UnhandledPanics(asyncrt.CountPanics))
 	inside := block(t, rt, func(t *asyncrt.Task) asyncrt.Stats {
 		ok, _ := asyncrt.SpawnPooled(t, func(*asyncrt.Task) int { return 1 })
 		bad := asyncrt.Spawn(t, func(*asyncrt.Task) int { panic("boom") })

@@ -67,7 +67,7 @@ func TestTasksPerCycleBoundsAPass(t *testing.T) {
 		{1, []uint64{2, 3, 4, 5, 6, 7, 8, 9, 10, 11}},
 	} {
 		t.Run(fmt.Sprint(tc.perCycle), func(t *testing.T) {
-			rt := newRuntime(t, asyncrt.NewBuilder(nil).TasksPerCycle(tc.perCycle))
+			rt := newRuntime(t, asyncrt.NewBuilder().TasksPerCycle(tc.perCycle))
 			got := block(t, rt, func(t *asyncrt.Task) []uint64 {
 				var hs []asyncrt.JoinHandle[uint64]
 				for range 10 {
@@ -114,7 +114,7 @@ func TestReadyTasksRunInFIFOOrder(t *testing.T) {
 
 func TestRunsAreReproducible(t *testing.T) {
 	run := func() []int {
-		rt := newRuntime(t, asyncrt.NewBuilder(nil).TasksPerCycle(3))
+		rt := newRuntime(t, asyncrt.NewBuilder().TasksPerCycle(3))
 		return block(t, rt, func(t *asyncrt.Task) []int {
 			var log []int
 			var hs []asyncrt.JoinHandle[int]

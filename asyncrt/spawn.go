@@ -70,7 +70,7 @@ func Spawn[T any](t *Task, fn func(*Task) T) JoinHandle[T] {
 	if fn == nil {
 		panic("asyncrt: Spawn called with a nil function")
 	}
-	return spawnOn(t.rt, t.rt.newTask(false), fn)
+	return spawnOn(t, t.rt.newTask(false), fn)
 }
 
 // SpawnPooled is [Spawn] on a coroutine from the runtime's task pool (see
@@ -86,13 +86,14 @@ func SpawnPooled[T any](t *Task, fn func(*Task) T) (JoinHandle[T], error) {
 	if err != nil {
 		return JoinHandle[T]{}, err
 	}
-	return spawnOn(t.rt, co, fn), nil
+	return spawnOn(t, co, fn), nil
 }
 
-func spawnOn[T any](rt *Runtime, co *Task, fn func(*Task) T) JoinHandle[T] {
+func spawnOn[T any](parent *Task, co *Task, fn func(*Task) T) JoinHandle[T] {
+	rt := parent.rt
 	b := getBody[T](rt)
 	b.fn = fn
-	rec := rt.insertTask(b, co)
+	rec := rt.insertTask(b, co, parent.world)
 	return JoinHandle[T]{rt: rt, key: rec.key, b: b}
 }
 

@@ -332,7 +332,7 @@ func TestDetachedPanicEndsBlockOnByDefault(t *testing.T) {
 
 func TestDetachAfterPanicIsUnhandled(t *testing.T) {
 	var hooked []*asyncrt.PanicError
-	rt := newRuntime(t, asyncrt.NewBuilder(nil).
+	rt := newRuntime(t, asyncrt.NewBuilder().
 		UnhandledPanics(asyncrt.CountPanics).
 		OnUnhandledPanic(func(pe *asyncrt.PanicError) { hooked = append(hooked, pe) }))
 	v := block(t, rt, func(t *asyncrt.Task) int {
@@ -366,7 +366,7 @@ func TestUnjoinedPanicReportedByClose(t *testing.T) {
 
 func TestGoexitInTask(t *testing.T) {
 	before, _ := countGoroutines()
-	rt, err := asyncrt.New(nil)
+	rt, err := asyncrt.New()
 	require.NoError(t, err)
 	v := block(t, rt, func(t *asyncrt.Task) error {
 		h := asyncrt.Spawn(t, func(*asyncrt.Task) int {
@@ -386,7 +386,7 @@ func TestGoexitInTask(t *testing.T) {
 }
 
 func TestBoundedPool(t *testing.T) {
-	rt := newRuntime(t, asyncrt.NewBuilder(nil).TaskPool(2, true))
+	rt := newRuntime(t, asyncrt.NewBuilder().TaskPool(2, true))
 	type result struct {
 		full                error
 		inUse, capacity     int
@@ -424,7 +424,7 @@ func TestBoundedPool(t *testing.T) {
 }
 
 func TestUnboundedPoolGrows(t *testing.T) {
-	rt := newRuntime(t, asyncrt.NewBuilder(nil).TaskPool(4, false))
+	rt := newRuntime(t, asyncrt.NewBuilder().TaskPool(4, false))
 	s := block(t, rt, func(t *asyncrt.Task) asyncrt.Stats {
 		var hs []asyncrt.JoinHandle[int]
 		for range 100 {

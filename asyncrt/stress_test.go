@@ -127,7 +127,7 @@ func (s *stress) check(k *stressChild, v int, err error) {
 
 func TestStressNestedSpawnAbortPanic(t *testing.T) {
 	const tasks = 100_000
-	rt := newRuntime(t, asyncrt.NewBuilder(nil).TaskPool(256, false).UnhandledPanics(asyncrt.CountPanics))
+	rt := newRuntime(t, asyncrt.NewBuilder().TaskPool(256, false).UnhandledPanics(asyncrt.CountPanics))
 	s := &stress{rng: rand.New(rand.NewPCG(1, 2)), limit: tasks}
 
 	block(t, rt, func(t *asyncrt.Task) int {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/orrery-go/orrery/asyncrt/internal/gid"
 	"github.com/orrery-go/orrery/slab"
-	"github.com/orrery-go/orrery/world"
 )
 
 // Task is the running task's handle to its runtime. Every task function
@@ -20,8 +19,8 @@ import (
 // package documentation for the rules tasks follow.
 type Task struct {
 	rt     *Runtime
-	w      *world.World // the runtime's, checked at every suspension
-	g      uintptr      // the coroutine's goroutine, set when it first runs
+	world  World   // the World the task works on (see Task.World); nil if none
+	g      uintptr // the coroutine's goroutine, set when it first runs
 	rec    *taskRec
 	next   func() (switchReason, bool)
 	stop   func()
@@ -111,7 +110,7 @@ const (
 // newTask creates a coroutine for running tasks. It must be called on the
 // runtime's thread: the runtime goroutine or one of its tasks.
 func (rt *Runtime) newTask(pooled bool) *Task {
-	t := &Task{rt: rt, w: rt.world, pooled: pooled}
+	t := &Task{rt: rt, pooled: pooled}
 	t.next, t.stop = iter.Pull(t.main)
 	return t
 }

@@ -19,7 +19,7 @@ const (
 	timerReg      timerKind = iota // wake a registration: reg is its node, arg its epoch
 	timerDeadline                  // expire a Timeout scope: key is the task, arg the scope
 	timerIO                        // expire a descriptor's deadline: key is its record, arg the direction
-	timerSchedule                  // tick a fixed-rate schedule: arg is its index
+	timerSchedule                  // a World's next fixed-rate tick: arg is its index
 )
 
 // timerEvent is what a timer carries. It holds no pointers, so the timer
@@ -42,7 +42,7 @@ func (rt *Runtime) fire(ev timerEvent) {
 	case timerIO:
 		rt.fireIODeadline(ev.key, int(ev.arg))
 	case timerSchedule:
-		rt.runFixed(int(ev.arg))
+		rt.worldDue(int(ev.arg))
 	case timerDeadline:
 		rec, ok := rt.tasks.Get(ev.key)
 		if !ok || rec.state == stateDone {

@@ -21,7 +21,7 @@ func simRuntime(t *testing.T, b *asyncrt.Builder) (*asyncrt.Runtime, *asyncrt.Si
 	t.Helper()
 	clock := asyncrt.NewSimClock(simStart)
 	if b == nil {
-		b = asyncrt.NewBuilder(nil)
+		b = asyncrt.NewBuilder()
 	}
 	return newRuntime(t, b.Clock(clock)), clock
 }
@@ -405,15 +405,15 @@ func TestNowIsTheCycleEventTime(t *testing.T) {
 
 func TestSimClockServesOneRuntime(t *testing.T) {
 	clock := asyncrt.NewSimClock(simStart)
-	rt := newRuntime(t, asyncrt.NewBuilder(nil).Clock(clock))
-	_, err := asyncrt.NewBuilder(nil).Clock(clock).Build()
+	rt := newRuntime(t, asyncrt.NewBuilder().Clock(clock))
+	_, err := asyncrt.NewBuilder().Clock(clock).Build()
 	assert.ErrorContains(t, err, "already used by another runtime")
 	rt.Close()
-	rt2, err := asyncrt.NewBuilder(nil).Clock(clock).Build()
+	rt2, err := asyncrt.NewBuilder().Clock(clock).Build()
 	require.NoError(t, err, "free again once its runtime is closed")
 	rt2.Close()
 
-	_, err = asyncrt.NewBuilder(nil).Clock(nil).Build()
+	_, err = asyncrt.NewBuilder().Clock(nil).Build()
 	assert.ErrorContains(t, err, "Clock(nil)")
 }
 

@@ -37,7 +37,7 @@ func ExampleWorld_AddSchedule() {
 		}
 	})
 
-	rt, err := asyncrt.NewBuilder(w).
+	rt, err := asyncrt.NewBuilder().World(w).
 		Clock(asyncrt.NewSimClock(time.Unix(0, 0))).
 		Build()
 	if err != nil {

@@ -3,6 +3,7 @@ package world
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 )
 
@@ -113,10 +114,16 @@ type Schedule struct {
 	conds   []func(*World) bool
 	tick    Tick
 	stats   ScheduleStats
+	// A fixed-rate schedule's clock: it starts at the first RunSystems
+	// after it was added, and next is the index of its next tick.
+	started bool
+	start   time.Time
+	next    uint64
 }
 
 // AddSchedule adds a schedule. Names must be unique. The runtime driving the
-// World starts ticking it at its next cycle.
+// World starts ticking it at its next cycle: a fixed-rate schedule's first
+// tick is one period after that.
 func (w *World) AddSchedule(name string, timing Timing) (*Schedule, error) {
 	if timing.err != nil {
 		return nil, timing.err
@@ -141,8 +148,8 @@ func (w *World) AddSchedule(name string, timing Timing) (*Schedule, error) {
 // Schedules returns the World's schedules in the order they were added.
 func (w *World) Schedules() []*Schedule { return w.scheds }
 
-// SchedulesVersion changes whenever a schedule is added, so that a driver
-// knows to look at Schedules again.
+// SchedulesVersion changes whenever a schedule is added, so that the
+// runtime knows to call RunSystems again.
 func (w *World) SchedulesVersion() uint64 { return w.schedVer }
 
 // Name returns the schedule's name.
@@ -214,10 +221,6 @@ func (s *Schedule) Tick() Tick { return s.tick }
 // Stats returns the schedule's counters.
 func (s *Schedule) Stats() ScheduleStats { return s.stats }
 
-// AddDropped counts fixed-rate ticks a driver skipped because it fell
-// behind.
-func (s *Schedule) AddDropped(n uint64) { s.stats.Dropped += n }
-
 // CurrentTick returns the tick of the schedule whose systems are running, and
 // false outside a system.
 func (w *World) CurrentTick() (Tick, bool) {
@@ -227,11 +230,91 @@ func (w *World) CurrentTick() (Tick, bool) {
 	return w.current.tick, true
 }
 
-// RunTick runs one tick due at at: it checks the run conditions, then calls
-// each system's Init (the first time) and Update in order, applying deferred
-// commands after each. Drivers (the runtime) call it; a panic in a system
-// propagates to them. It reports whether the tick ran, and returns a
-// system's Init error.
+// SystemError reports a schedule's tick that failed: a system panicked,
+// failed to initialise, or returned with a query still open. The runtime
+// reports it as an unhandled panic (see asyncrt's PanicPolicy); the
+// schedule's other ticks go on.
+type SystemError struct {
+	// Schedule names the schedule.
+	Schedule string
+	// Err is the system's error, or the panic value wrapped in an error.
+	Err error
+	// Stack is the stack of a panic; nil for an error.
+	Stack []byte
+}
+
+func (e *SystemError) Error() string {
+	return fmt.Sprintf("world: schedule %q: %v", e.Schedule, e.Err)
+}
+
+// Unwrap returns the system's error.
+func (e *SystemError) Unwrap() error { return e.Err }
+
+// RunSystems runs the systems due at now: every-cycle schedules once, and
+// the fixed-rate ticks whose time has come, up to each schedule's catch-up
+// bound back to back (the rest are dropped and counted). It returns when the
+// next fixed-rate tick is due (the zero Time if there is none) and whether
+// any schedule ticks every cycle. A fixed-rate schedule starts at the first
+// call after it was added. Failed ticks are returned as *SystemError values,
+// joined. The runtime calls it; it implements asyncrt.World.
+func (w *World) RunSystems(now time.Time) (next time.Time, everyCycle bool, err error) {
+	var errs []error
+	for _, s := range w.scheds {
+		if s.timing.everyCycle {
+			everyCycle = true
+			errs = appendErr(errs, s.runTick(now))
+			continue
+		}
+		if !s.started {
+			s.started, s.start, s.next = true, now, 1
+		}
+		last := s.TicksBy(now.Sub(s.start))
+		for ran := 0; s.next <= last && ran < s.timing.maxCatchUp; ran++ {
+			errs = appendErr(errs, s.runTick(s.start.Add(s.TickTime(s.next))))
+			s.next++
+		}
+		if s.next <= last {
+			s.stats.Dropped += last - s.next + 1
+			s.next = last + 1
+		}
+		if due := s.start.Add(s.TickTime(s.next)); next.IsZero() || due.Before(next) {
+			next = due
+		}
+	}
+	return next, everyCycle, errors.Join(errs...)
+}
+
+func appendErr(errs []error, err error) []error {
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// runTick runs one tick due at at, turning a panic or an error into a
+// *SystemError.
+func (s *Schedule) runTick(at time.Time) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e, ok := r.(error)
+			if !ok {
+				e = fmt.Errorf("panic: %v", r)
+			}
+			err = &SystemError{Schedule: s.name, Err: e, Stack: debug.Stack()}
+		}
+	}()
+	if _, err := s.RunTick(at); err != nil {
+		return &SystemError{Schedule: s.name, Err: err}
+	}
+	return nil
+}
+
+// RunTick runs one tick of the schedule due at at, now: it checks the run
+// conditions, then calls each system's Init (the first time) and Update in
+// order, applying deferred commands after each. The runtime ticks schedules
+// through RunSystems; RunTick is for driving a World without one (a test, a
+// tool). A panic in a system propagates. It reports whether the tick ran,
+// and returns a system's Init error.
 func (s *Schedule) RunTick(at time.Time) (bool, error) {
 	w := s.w
 	for _, cond := range s.conds {

@@ -3,9 +3,11 @@
 // schedules.
 //
 // A World is used from one thread: under an asyncrt Runtime, the runtime's.
-// The runtime runs the World's schedules — every cycle, or at a fixed rate —
-// and its tasks reach the World through worldctx. Entities, components,
-// filters, queries, batches and listeners are arche's, used through ECS().
+// It plugs into the runtime with asyncrt's Builder.World (it implements the
+// asyncrt.World interface without importing the runtime): the runtime runs
+// the World's schedules — every cycle, or at a fixed rate — and its tasks
+// reach the World through worldctx. Entities, components, filters, queries,
+// batches and listeners are arche's, used through ECS().
 package world
 
 import (
@@ -15,9 +17,13 @@ import (
 	"github.com/mlange-42/arche/ecs"
 )
 
-// ErrBusy is returned by operations that cannot run while a query is open
-// or a callback holds the World.
+// ErrBusy is returned by operations that cannot run while the World is
+// locked: a query is open or a Scope callback holds it.
 var ErrBusy = errors.New("world: busy (a query is open or a callback holds the World)")
+
+// errQueryLeft is what TaskEnded reports for a task that left a query open.
+var errQueryLeft = errors.New("world: a task returned with an arche query still open, " +
+	"leaving the World locked: close every query (or iterate it to the end)")
 
 // World is the single authoritative state of a program. It wraps an arche
 // [ecs.World]; arche binds its methods to the world's address, so a World must
@@ -30,6 +36,7 @@ type World struct {
 	ecs ecs.World
 
 	busy     int              // depth of Scope callbacks running
+	leaked   bool             // a task left a query open for good (see TaskEnded)
 	deferred []func(w *World) // commands waiting for a safe point
 	applying bool             // ApplyDeferred is running
 	resEpoch uint64           // bumped when a resource is added or removed
@@ -68,17 +75,28 @@ func New(opts ...Option) *World {
 // queries, batches and listeners are used through it directly.
 func (w *World) ECS() *ecs.World { return &w.ecs }
 
-// Busy reports whether the World must not be left mid-operation: a query is
-// open, or a Scope callback (worldctx's With) is running. The asyncrt
-// runtime refuses to suspend a task while its World is busy.
-func (w *World) Busy() bool { return w.busy > 0 || w.ecs.IsLocked() }
+// Locked reports whether the World must not be left mid-operation: a query
+// is open, or a Scope callback (worldctx's With) is running. The asyncrt
+// runtime refuses to suspend a task while its World is locked. Once a task
+// has returned with a query left open (see TaskEnded), that query no longer
+// counts: only Scope does, so that one leak does not fail every task after
+// it.
+func (w *World) Locked() bool { return w.busy > 0 || w.ecs.IsLocked() && !w.leaked }
 
-// InScope reports whether a Scope callback is running (Busy without the
-// query locks).
-func (w *World) InScope() bool { return w.busy > 0 }
+// TaskEnded is called by the runtime when one of the World's tasks has
+// finished. It reports a query the task left open — the World stays locked
+// for arche's structural changes from then on — the first time it happens.
+func (w *World) TaskEnded() error {
+	if w.leaked || w.busy > 0 || !w.ecs.IsLocked() {
+		return nil
+	}
+	w.leaked = true
+	return errQueryLeft
+}
 
-// Scope runs fn with the World marked busy (see Busy), so that fn cannot be
-// suspended half-way by the runtime.
+// Scope runs fn with the World locked (see Locked), so that fn cannot be
+// suspended half-way by the runtime. Tasks use worldctx's With, which calls
+// it.
 func (w *World) Scope(fn func(w *World)) {
 	w.busy++
 	defer func() { w.busy-- }()
@@ -105,7 +123,7 @@ func (w *World) ApplyDeferred() error {
 	if w.applying || len(w.deferred) == 0 {
 		return nil
 	}
-	if w.Busy() {
+	if w.busy > 0 || w.ecs.IsLocked() {
 		return ErrBusy
 	}
 	w.applying = true
@@ -125,7 +143,7 @@ func (w *World) ApplyDeferred() error {
 // made after. Schedules and systems stay. It returns ErrBusy while the World
 // is busy.
 func (w *World) Reset() error {
-	if w.Busy() {
+	if w.busy > 0 || w.ecs.IsLocked() {
 		return ErrBusy
 	}
 	w.ecs.Batch().RemoveEntities(ecs.All())

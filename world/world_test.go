@@ -104,18 +104,18 @@ func TestDeferredCommandsApplyInOrderAtSafePoints(t *testing.T) {
 
 func TestScopeMakesTheWorldBusy(t *testing.T) {
 	w := world.New()
-	assert.False(t, w.Busy())
+	assert.False(t, w.Locked())
 	w.Scope(func(w *world.World) {
-		assert.True(t, w.Busy())
-		w.Scope(func(w *world.World) { assert.True(t, w.Busy()) })
-		assert.True(t, w.Busy())
+		assert.True(t, w.Locked())
+		w.Scope(func(w *world.World) { assert.True(t, w.Locked()) })
+		assert.True(t, w.Locked())
 	})
-	assert.False(t, w.Busy())
+	assert.False(t, w.Locked())
 	func() {
 		defer func() { _ = recover() }()
 		w.Scope(func(*world.World) { panic("x") })
 	}()
-	assert.False(t, w.Busy(), "a panicking callback leaves the World free")
+	assert.False(t, w.Locked(), "a panicking callback leaves the World free")
 }
 
 func TestScheduleConfiguration(t *testing.T) {

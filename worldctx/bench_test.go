@@ -91,7 +91,7 @@ func BenchmarkSystemTick10k(b *testing.B) {
 	if err := s.AddFunc(func(w *world.World) { move(w, filter) }); err != nil {
 		b.Fatal(err)
 	}
-	rt, err := asyncrt.NewBuilder(w).Clock(asyncrt.NewSimClock(time.Unix(0, 0))).Build()
+	rt, err := asyncrt.NewBuilder().World(w).Clock(asyncrt.NewSimClock(time.Unix(0, 0))).Build()
 	if err != nil {
 		b.Fatal(err)
 	}

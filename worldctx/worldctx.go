@@ -1,12 +1,20 @@
 // Package worldctx is how tasks reach the World: a small copyable Ctx for
-// scoped access, deferred structural changes, and pre-resolved handlers that
-// dispatch events to resources with a direct call.
+// scoped access, and pre-resolved handlers that dispatch events to resources
+// with a direct call. It is the one package that knows both the World
+// (package world) and the runtime (package asyncrt), which know nothing of
+// each other.
 //
-// A task gets its Ctx from asyncrt's Task.World. Everything here runs on
-// the runtime's thread; a Ctx is not for other goroutines.
+// A task gets its Ctx with [Of]: the World attached to its runtime with
+// asyncrt's Builder.World. Everything here runs on the runtime's thread; a
+// Ctx is not for other goroutines. To change the World's structure from a
+// place where that is not allowed (inside a query), queue the change with
+// World.Defer; the runtime applies it at the next safe point.
 package worldctx
 
 import (
+	"fmt"
+
+	"github.com/orrery-go/orrery/asyncrt"
 	"github.com/orrery-go/orrery/world"
 )
 
@@ -14,7 +22,23 @@ import (
 // freely.
 type Ctx struct{ w *world.World }
 
-// New returns a Ctx for w. Tasks get theirs from Task.World.
+// Of returns the Ctx of the World that task t works on (see asyncrt's
+// Task.World). It panics if t's runtime has no World, or if its World is not
+// a *world.World: attach one with asyncrt.NewBuilder().World(w).
+func Of(t *asyncrt.Task) Ctx {
+	switch w := t.World().(type) {
+	case *world.World:
+		return Ctx{w: w}
+	case nil:
+		panic("worldctx: Of called by a task whose runtime has no World: " +
+			"attach one with asyncrt.NewBuilder().World(w)")
+	default:
+		panic(fmt.Sprintf("worldctx: Of called by a task whose World is a %T, not a *world.World", w))
+	}
+}
+
+// New returns a Ctx for w, for code that holds the World itself (a test, a
+// system). Tasks get theirs with Of.
 func New(w *world.World) Ctx {
 	if w == nil {
 		panic("worldctx: New called with a nil World")
@@ -41,9 +65,3 @@ func WithValue[T any](c Ctx, fn func(w *world.World) T) T {
 	c.w.Scope(func(w *world.World) { v = fn(w) })
 	return v
 }
-
-// Defer queues a structural change (adding or removing entities or
-// components, say) to be applied at the next safe point: after the current
-// task poll or system, when no query is open. Changes apply in the order
-// they were deferred.
-func (c Ctx) Defer(fn func(w *world.World)) { c.w.Defer(fn) }

@@ -22,20 +22,16 @@ func TestWithAndWithValue(t *testing.T) {
 	require.NoError(t, world.AddResource(w, &stats{Events: 2}))
 	ctx := worldctx.New(w)
 	ctx.With(func(w *world.World) {
-		assert.True(t, w.Busy(), "the World is held during With")
+		assert.True(t, w.Locked(), "the World is held during With")
 		world.MustResource[stats](w).Events++
 	})
-	assert.False(t, w.Busy())
+	assert.False(t, w.Locked())
 	n := worldctx.WithValue(ctx, func(w *world.World) int { return world.MustResource[stats](w).Events })
 	assert.Equal(t, 3, n)
 	assert.Panics(t, func() { ctx.With(nil) })
 	assert.Panics(t, func() { worldctx.WithValue[int](ctx, nil) })
 	assert.Panics(t, func() { worldctx.New(nil) })
 
-	ctx.Defer(func(w *world.World) { world.MustResource[stats](w).Events = 10 })
-	assert.Equal(t, 3, world.MustResource[stats](w).Events, "deferred until a safe point")
-	require.NoError(t, w.ApplyDeferred())
-	assert.Equal(t, 10, world.MustResource[stats](w).Events)
 }
 
 func TestHandlersResolveOnceAndFollowChanges(t *testing.T) {

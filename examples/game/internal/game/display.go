@@ -11,6 +11,7 @@ import (
 	"github.com/orrery-go/orrery/examples/game/internal/players"
 	"github.com/orrery-go/orrery/examples/game/internal/sim"
 	"github.com/orrery-go/orrery/world"
+	"github.com/orrery-go/orrery/worldctx"
 )
 
 // FrameEvery is the terminal's redraw period.
@@ -100,7 +101,7 @@ func (d *display) run(t *asyncrt.Task, s *sim.Sim, srv *players.Server, m *meter
 		if i, _ := asyncrt.Select(t, onDone, onTick); i == 0 {
 			return
 		}
-		t.World().With(func(*world.World) {
+		worldctx.Of(t).With(func(*world.World) {
 			if d.terminal {
 				d.emit(d.frame(s, srv, m, t.Now()))
 			} else {

@@ -107,7 +107,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := asyncrt.NewBuilder(w)
+	b := asyncrt.NewBuilder().World(w)
 	if cfg.Headless {
 		b = b.Clock(asyncrt.NewSimClock(headlessStart))
 	}

@@ -92,7 +92,7 @@ func (srv *Server) Serve(t *asyncrt.Task, stop *asyncrt.CancellationToken) error
 				return err
 			}
 			srv.stats.Sessions++
-			ss := &session{srv: srv, conn: conn, ctx: t.World()}
+			ss := &session{srv: srv, conn: conn, ctx: worldctx.Of(t)}
 			srv.active[ss] = struct{}{}
 			srv.sessions.Spawn(t, func(t *asyncrt.Task) struct{} { ss.run(t); return struct{}{} })
 		}

@@ -42,7 +42,7 @@ func Spawn(t *asyncrt.Task, s *sim.Sim, game *asyncrt.CancellationToken, kind si
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{sim: s, ctx: t.World(), Kind: kind, done: game.Child(), events: rx}
+	a := &Agent{sim: s, ctx: worldctx.Of(t), Kind: kind, done: game.Child(), events: rx}
 	a.onDone, a.onEvent, a.onTime = asyncrt.OnCancel(a.done), asyncrt.OnRecv(rx), asyncrt.OnTimeout(0)
 	a.ctx.With(func(*world.World) {
 		a.E, err = s.SpawnAgent(kind, p, sim.Mind{Done: a.done, Events: tx})
@@ -243,7 +243,7 @@ func Spawner(t *asyncrt.Task, s *sim.Sim, game *asyncrt.CancellationToken) error
 	first := true
 	onDone, onTime := asyncrt.OnCancel(game), asyncrt.OnTimeout(0)
 	for {
-		pop := worldctx.WithValue(t.World(), func(*world.World) sim.Population { return s.Population() })
+		pop := worldctx.WithValue(worldctx.Of(t), func(*world.World) sim.Population { return s.Population() })
 		missing := want - pop.Prey - pop.Predators
 		if !first {
 			missing = min(missing, max(want/10, 1))
@@ -257,7 +257,7 @@ func Spawner(t *asyncrt.Task, s *sim.Sim, game *asyncrt.CancellationToken) error
 			} else {
 				pop.Prey++
 			}
-			p := worldctx.WithValue(t.World(), func(*world.World) sim.Position { return s.RandomPosition() })
+			p := worldctx.WithValue(worldctx.Of(t), func(*world.World) sim.Position { return s.RandomPosition() })
 			if _, err := Spawn(t, s, game, kind, p, behaviour); err != nil {
 				return err
 			}

@@ -17,7 +17,7 @@ func newGame(t *testing.T) (*sim.Sim, *asyncrt.Runtime) {
 	w := world.New()
 	s, err := sim.New(w, sim.Config{Agents: 10, Seed: 1, TPS: 60})
 	require.NoError(t, err)
-	rt, err := asyncrt.NewBuilder(w).Clock(asyncrt.NewSimClock(time.Unix(0, 0))).Build()
+	rt, err := asyncrt.NewBuilder().World(w).Clock(asyncrt.NewSimClock(time.Unix(0, 0))).Build()
 	require.NoError(t, err)
 	t.Cleanup(func() { rt.Close() })
 	return s, rt

@@ -190,7 +190,7 @@ func startExchange(cfg *Config, feed netip.AddrPort) (*exchangeRun, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt, err := asyncrt.NewBuilder(nil).Idle(cfg.idle()).Build()
+	rt, err := asyncrt.NewBuilder().Idle(cfg.idle()).Build()
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +218,7 @@ func newEngine(cfg *Config, clock asyncrt.Clock) (*engineRun, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := asyncrt.NewBuilder(w).Idle(cfg.idle())
+	b := asyncrt.NewBuilder().World(w).Idle(cfg.idle())
 	if clock != nil {
 		b = b.Clock(clock)
 	}

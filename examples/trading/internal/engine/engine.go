@@ -34,6 +34,7 @@ import (
 	"github.com/orrery-go/orrery/examples/trading/internal/recording"
 	"github.com/orrery-go/orrery/examples/trading/internal/soupbin"
 	"github.com/orrery-go/orrery/world"
+	"github.com/orrery-go/orrery/worldctx"
 )
 
 // Config describes an engine.
@@ -169,7 +170,7 @@ func (e *Engine) setup(t *asyncrt.Task) error {
 	}
 	e.ran = true
 	e.start = t.Now()
-	feed, err := NewFeed(t.World(), func() {}, func(in *instrument, t0 int64) {
+	feed, err := NewFeed(worldctx.Of(t), func() {}, func(in *instrument, t0 int64) {
 		e.strat.requote(in, t0)
 	})
 	if err != nil {

@@ -49,7 +49,7 @@ func newEngineRuntime(t *testing.T, cfg Config) (*Engine, *asyncrt.Runtime) {
 	w := world.New()
 	e, err := New(w, cfg)
 	require.NoError(t, err)
-	rt, err := asyncrt.NewBuilder(w).Clock(asyncrt.NewSimClock(simStart)).Build()
+	rt, err := asyncrt.NewBuilder().World(w).Clock(asyncrt.NewSimClock(simStart)).Build()
 	require.NoError(t, err)
 	t.Cleanup(func() { rt.Close() })
 	return e, rt

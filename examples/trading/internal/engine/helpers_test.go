@@ -180,7 +180,7 @@ var simStart = time.Date(2025, 1, 2, 9, 30, 0, 0, time.UTC)
 
 func newRuntime(t testing.TB) *asyncrt.Runtime {
 	t.Helper()
-	rt, err := asyncrt.NewBuilder(nil).Clock(asyncrt.NewSimClock(simStart)).Build()
+	rt, err := asyncrt.NewBuilder().Clock(asyncrt.NewSimClock(simStart)).Build()
 	require.NoError(t, err)
 	t.Cleanup(func() { rt.Close() })
 	return rt

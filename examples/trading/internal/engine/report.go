@@ -36,6 +36,8 @@ type Summary struct {
 	// Reconnects counts order sessions established after the first.
 	Reconnects uint64
 	Runtime    asyncrt.Stats
+	// SystemTicks counts the strategy schedule's ticks.
+	SystemTicks uint64
 }
 
 // Line formats s as a one-line summary; rates are since prev.
@@ -92,7 +94,8 @@ type MarketStats struct {
 }
 
 func (e *Engine) summary(t *asyncrt.Task) Summary {
-	s := Summary{Elapsed: t.Now().Sub(e.start), Messages: e.market.Messages, Runtime: t.Runtime().Stats()}
+	s := Summary{Elapsed: t.Now().Sub(e.start), Messages: e.market.Messages, Runtime: t.Runtime().Stats(),
+		SystemTicks: e.sched.Stats().Ticks}
 	for i := range e.market.byLoc {
 		in := &e.market.byLoc[i]
 		if in.info == nil {
@@ -202,7 +205,7 @@ func (r *Report) Print(w io.Writer) {
 		l.Count, us(l.P50), us(l.P99), us(l.P999), us(l.Max), clock)
 	rs := s.Runtime
 	fmt.Fprintf(w, "runtime    polls %d  cycles %d  timers fired %d  parks %d  system ticks %d  stalls %d\n",
-		rs.Polls, rs.Cycles, rs.TimersFired, rs.Parks, rs.SystemTicks, rs.Stalls)
+		rs.Polls, rs.Cycles, rs.TimersFired, rs.Parks, s.SystemTicks, rs.Stalls)
 	if r.Err != nil {
 		fmt.Fprintf(w, "recovered  from: %v (the last error the engine got past)\n", r.Err)
 	}

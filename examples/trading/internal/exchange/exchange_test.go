@@ -44,7 +44,7 @@ func start(t *testing.T, mutate func(*exchange.Config)) *running {
 	}
 	x, err := exchange.New(cfg)
 	require.NoError(t, err)
-	rt, err := asyncrt.New(nil)
+	rt, err := asyncrt.New()
 	require.NoError(t, err)
 	_, err = asyncrt.BlockOn(rt, func(t *asyncrt.Task) error { return x.Start(t) })
 	require.NoError(t, err)

@@ -1,4 +1,4 @@
-package asyncrt_test
+package worldctx_test
 
 import (
 	"fmt"
@@ -13,10 +13,8 @@ import (
 
 	"github.com/orrery-go/orrery/asyncrt"
 	"github.com/orrery-go/orrery/world"
+	"github.com/orrery-go/orrery/worldctx"
 )
-
-type pos struct{ X, Y float64 }
-type vel struct{ X, Y float64 }
 
 func TestFixedRateScheduleUnderSimulatedClock(t *testing.T) {
 	for _, hz := range []int{60, 7, 1000} {
@@ -29,13 +27,13 @@ func TestFixedRateScheduleUnderSimulatedClock(t *testing.T) {
 				tick, _ := w.CurrentTick()
 				times = append(times, tick.Time.Sub(simStart))
 			}))
-			rt, _ := simRuntime(t, asyncrt.NewBuilder(w))
+			rt, _ := simRuntime(t, asyncrt.NewBuilder().World(w))
 			block(t, rt, func(t *asyncrt.Task) int { t.Sleep(3 * time.Second); return 0 })
 			require.Len(t, times, 3*hz, "exactly hz ticks per simulated second")
 			for k, at := range times {
 				require.Equal(t, s.TickTime(uint64(k+1)), at, "tick %d", k+1)
 			}
-			assert.Equal(t, uint64(3*hz), rt.Stats().SystemTicks)
+			assert.Equal(t, uint64(3*hz), s.Stats().Ticks)
 			assert.Zero(t, s.Stats().Dropped)
 		})
 	}
@@ -45,31 +43,29 @@ func TestFixedRateCatchUpIsBounded(t *testing.T) {
 	w := world.New()
 	s, err := w.AddSchedule("fast", world.FixedRate(1000).MaxCatchUp(3))
 	require.NoError(t, err)
+	clock := asyncrt.NewSimClock(simStart)
 	var ticks []world.Tick
 	require.NoError(t, s.AddFunc(func(w *world.World) {
 		tick, _ := w.CurrentTick()
 		ticks = append(ticks, tick)
 		if tick.N == 1 {
-			time.Sleep(50 * time.Millisecond) // a slow system (it blocks the thread on purpose)
+			clock.Advance(50 * time.Millisecond) // a slow system: its first tick takes 50 ms
 		}
 	}))
-	rt := newRuntime(t, asyncrt.NewBuilder(w).StallThreshold(0))
+	rt := newRuntime(t, asyncrt.NewBuilder().World(w).Clock(clock))
 	block(t, rt, func(t *asyncrt.Task) int {
 		for len(ticks) < 8 {
 			t.Sleep(time.Millisecond)
 		}
 		return 0
 	})
-	// After the slow first tick, three late ticks run back to back, at
-	// their scheduled times; the next one skips what was dropped.
+	// Tick 1 is due at 1 ms and ends at 51 ms. Ticks 2 to 4 then run back to
+	// back at their scheduled times; 5 to 51 are dropped; tick 52 is next.
 	ms := time.Millisecond
-	base := ticks[0].Time
-	for i := 1; i <= 3; i++ {
-		assert.Equal(t, time.Duration(i)*ms, ticks[i].Time.Sub(base), "catch-up tick %d", i)
+	for i, want := range []time.Duration{1, 2, 3, 4, 52, 53, 54, 55} {
+		assert.Equal(t, want*ms, ticks[i].Time.Sub(simStart), "tick %d", i)
 	}
-	gap := ticks[4].Time.Sub(ticks[3].Time)
-	require.Greater(t, gap, ms, "ticks were dropped")
-	assert.Equal(t, uint64(gap/ms-1), s.Stats().Dropped, "every skipped tick is counted")
+	assert.Equal(t, uint64(47), s.Stats().Dropped, "every skipped tick is counted")
 	assert.Equal(t, ms, ticks[4].Delta, "a fixed rate's delta is its period")
 	for i := 1; i < len(ticks); i++ {
 		assert.Equal(t, uint64(i+1), ticks[i].N)
@@ -85,7 +81,7 @@ func TestRunConditionsAndEveryCycleSchedules(t *testing.T) {
 	require.NoError(t, every.AddFunc(func(*world.World) { everyTicks++ }))
 	require.NoError(t, gated.AddFunc(func(*world.World) { gatedTicks++ }))
 	require.NoError(t, gated.RunIf(func(*world.World) bool { return open }))
-	rt, _ := simRuntime(t, asyncrt.NewBuilder(w))
+	rt, _ := simRuntime(t, asyncrt.NewBuilder().World(w))
 	block(t, rt, func(t *asyncrt.Task) int {
 		t.Sleep(time.Second)
 		open = true
@@ -107,7 +103,7 @@ func runLog(t *testing.T) []string {
 		tick, _ := w.CurrentTick()
 		log = append(log, fmt.Sprintf("%v system %d", tick.Time.Sub(simStart), tick.N))
 	}))
-	rt, _ := simRuntime(t, asyncrt.NewBuilder(w))
+	rt, _ := simRuntime(t, asyncrt.NewBuilder().World(w))
 	block(t, rt, func(t *asyncrt.Task) int {
 		var hs []asyncrt.JoinHandle[int]
 		for i := range 3 {
@@ -138,9 +134,9 @@ func TestTasksAndSystemsInterleaveReproducibly(t *testing.T) {
 func TestWorldCtxWith(t *testing.T) {
 	w := world.New()
 	require.NoError(t, world.AddResource(w, &vel{X: 3}))
-	rt := newRuntime(t, asyncrt.NewBuilder(w))
+	rt := newRuntime(t, asyncrt.NewBuilder().World(w))
 	got := block(t, rt, func(t *asyncrt.Task) float64 {
-		ctx := t.World()
+		ctx := worldctx.Of(t)
 		mapper := generic.NewMap1[pos](w.ECS())
 		ctx.With(func(w *world.World) { mapper.NewWith(&pos{X: 1}) })
 		return worldctxSum(ctx)
@@ -149,10 +145,11 @@ func TestWorldCtxWith(t *testing.T) {
 }
 
 func TestSuspendingInsideWithIsDetected(t *testing.T) {
-	rt := newRuntime(t, nil)
+	w := world.New()
+	rt := newRuntime(t, asyncrt.NewBuilder().World(w))
 	err := block(t, rt, func(t *asyncrt.Task) error {
 		h := asyncrt.Spawn(t, func(t *asyncrt.Task) int {
-			t.World().With(func(*world.World) { t.Yield() })
+			worldctx.Of(t).With(func(*world.World) { t.Yield() })
 			return 0
 		})
 		_, err := h.Await(t)
@@ -160,16 +157,16 @@ func TestSuspendingInsideWithIsDetected(t *testing.T) {
 	})
 	var pe *asyncrt.PanicError
 	require.ErrorAs(t, err, &pe)
-	assert.Contains(t, pe.Error(), "suspended while its World was busy")
-	assert.Contains(t, pe.Error(), "WorldCtx.Defer", "the message names the fix")
-	assert.False(t, rt.World().Busy(), "the World is free again")
+	assert.Contains(t, pe.Error(), "suspended while its World was locked")
+	assert.Contains(t, pe.Error(), "defer the change", "the message names the fix")
+	assert.False(t, w.Locked(), "the World is free again")
 }
 
 func TestSuspendingWithAnOpenQueryIsDetected(t *testing.T) {
 	w := world.New()
 	mapper := generic.NewMap1[pos](w.ECS())
 	mapper.New()
-	rt := newRuntime(t, asyncrt.NewBuilder(w))
+	rt := newRuntime(t, asyncrt.NewBuilder().World(w))
 	errs := block(t, rt, func(t *asyncrt.Task) []error {
 		careful := asyncrt.Spawn(t, func(t *asyncrt.Task) int {
 			q := w.ECS().Query(ecs.All())
@@ -185,15 +182,15 @@ func TestSuspendingWithAnOpenQueryIsDetected(t *testing.T) {
 		_, e2 := careless.Await(t)
 		return []error{e1, e2}
 	})
-	assert.ErrorContains(t, errs[0], "arche query open")
+	assert.ErrorContains(t, errs[0], "query open")
 	assert.ErrorContains(t, errs[1], "query still open")
 }
 
 func TestDeferredCommandsApplyAfterThePoll(t *testing.T) {
 	w := world.New()
-	rt := newRuntime(t, asyncrt.NewBuilder(w))
+	rt := newRuntime(t, asyncrt.NewBuilder().World(w))
 	counts := block(t, rt, func(t *asyncrt.Task) []int {
-		ctx := t.World()
+		ctx := worldctx.Of(t)
 		mapper := generic.NewMap1[pos](w.ECS())
 		count := func() int {
 			q := w.ECS().Query(ecs.All())
@@ -202,9 +199,11 @@ func TestDeferredCommandsApplyAfterThePoll(t *testing.T) {
 		}
 		var order []int
 		for i := range 3 {
-			ctx.Defer(func(*world.World) {
-				mapper.NewWith(&pos{X: float64(i)})
-				order = append(order, i)
+			ctx.With(func(w *world.World) {
+				w.Defer(func(*world.World) {
+					mapper.NewWith(&pos{X: float64(i)})
+					order = append(order, i)
+				})
 			})
 		}
 		before := count()
@@ -226,13 +225,16 @@ func TestSystemPanicGoesToThePanicPolicy(t *testing.T) {
 	w := world.New()
 	s, _ := w.AddSchedule("broken", world.FixedRate(10))
 	require.NoError(t, s.Add(stubborn{}))
-	rt, _ := simRuntime(t, asyncrt.NewBuilder(w))
+	rt, _ := simRuntime(t, asyncrt.NewBuilder().World(w))
 	_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) int { t.Sleep(time.Second); return 0 })
 	var pe *asyncrt.PanicError
 	require.ErrorAs(t, err, &pe)
-	assert.Equal(t, "broken", pe.Schedule)
+	var se *world.SystemError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, "broken", se.Schedule)
 	assert.Contains(t, pe.Error(), `schedule "broken"`)
-	assert.Equal(t, "a system bug", pe.Value)
+	assert.ErrorContains(t, se.Err, "a system bug")
+	assert.NotEmpty(t, se.Stack)
 }
 
 type finalizing struct{ finalized *bool }
@@ -245,9 +247,51 @@ func TestCloseFinalizesSystems(t *testing.T) {
 	s, _ := w.AddSchedule("s", world.FixedRate(10))
 	done := false
 	require.NoError(t, s.Add(finalizing{&done}))
-	rt, _ := simRuntime(t, asyncrt.NewBuilder(w))
+	rt, _ := simRuntime(t, asyncrt.NewBuilder().World(w))
 	block(t, rt, func(t *asyncrt.Task) int { t.Sleep(time.Second); return 0 })
 	assert.False(t, done)
 	rt.Close()
 	assert.True(t, done)
+}
+
+// worldctxSum adds up the X of every pos and the resource vel's X, through
+// WithValue.
+func worldctxSum(ctx worldctx.Ctx) float64 {
+	return worldctx.WithValue(ctx, func(w *world.World) float64 {
+		sum := world.MustResource[vel](w).X
+		q := generic.NewFilter1[pos]().Query(w.ECS())
+		for q.Next() {
+			sum += q.Get().X
+		}
+		return sum
+	})
+}
+
+var simStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// newRuntime builds a runtime for a test and closes it when the test ends.
+func newRuntime(t *testing.T, b *asyncrt.Builder) *asyncrt.Runtime {
+	t.Helper()
+	if b == nil {
+		b = asyncrt.NewBuilder()
+	}
+	rt, err := b.Build()
+	require.NoError(t, err)
+	t.Cleanup(func() { rt.Close() })
+	return rt
+}
+
+// simRuntime builds a runtime on a simulated clock.
+func simRuntime(t *testing.T, b *asyncrt.Builder) (*asyncrt.Runtime, *asyncrt.SimClock) {
+	t.Helper()
+	clock := asyncrt.NewSimClock(simStart)
+	return newRuntime(t, b.Clock(clock)), clock
+}
+
+// block runs fn as the root of rt and fails the test on error.
+func block[T any](t *testing.T, rt *asyncrt.Runtime, fn func(*asyncrt.Task) T) T {
+	t.Helper()
+	v, err := asyncrt.BlockOn(rt, fn)
+	require.NoError(t, err)
+	return v
 }
