@@ -348,6 +348,8 @@ func (rt *Runtime) finish(rec *taskRec, t *Task) {
 	case t.pooled:
 		t.rec = nil
 		rt.pool.put(t)
+	default:
+		t.rec = nil // a *Task kept past its function fails its checks from now on
 	}
 	rt.live--
 	switch err := rec.err.(type) {

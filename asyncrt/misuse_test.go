@@ -140,3 +140,36 @@ func TestStatsFromAnotherGoroutineWhileRunning(t *testing.T) {
 	assert.Equal(t, uint64(0), got.Cycles%64, "published at a 64-cycle boundary")
 	assert.Equal(t, 1, got.LiveTasks)
 }
+
+// A *Task kept past its function must fail its checks every time, even
+// after the goroutine descriptor of its finished coroutine has been reused
+// by new goroutines and new tasks (the Go runtime recycles descriptors).
+func TestStaleTaskPanicsEveryTime(t *testing.T) {
+	for _, pooled := range []bool{false, true} {
+		b := asyncrt.NewBuilder()
+		if pooled {
+			b = b.TaskPool(4, true)
+		}
+		rt := newRuntime(t, b)
+		msgs := block(t, rt, func(t *asyncrt.Task) []string {
+			var stale *asyncrt.Task
+			keep := func(t *asyncrt.Task) int { stale = t; return 0 }
+			h := asyncrt.Spawn(t, keep)
+			if pooled {
+				h, _ = asyncrt.SpawnPooled(t, keep)
+			}
+			_, _ = h.Await(t)
+			var msgs []string
+			for range 200 {
+				// New tasks and goroutines may get the old descriptor.
+				_, _ = asyncrt.Spawn(t, func(t *asyncrt.Task) int { t.Yield(); return 0 }).Await(t)
+				msgs = append(msgs, panicMessage(func() { stale.Yield() }))
+				msgs = append(msgs, fromGoroutine(t, func() { stale.Sleep(time.Millisecond) }))
+			}
+			return msgs
+		})
+		for _, m := range msgs {
+			require.Contains(t, m, "called outside its task", "pooled=%v", pooled)
+		}
+	}
+}

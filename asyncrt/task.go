@@ -215,9 +215,12 @@ func (t *Task) unwind() {
 	panic(abortSignal{})
 }
 
-// check panics unless the caller is running on t's own coroutine.
+// check panics unless the caller is running on t's own coroutine and t's
+// function has not returned. Goroutine identities (descriptor addresses) are
+// reused once a goroutine exits, so the identity alone cannot tell a stale
+// *Task: a finished task's rec is nil, and that is checked first.
 func (t *Task) check(op string) {
-	if t == nil || gid.Current() != t.g || !gid.Supported && t.rt.current != t {
+	if t == nil || t.rec == nil || gid.Current() != t.g || !gid.Supported && t.rt.current != t {
 		t.misuse(op)
 	}
 }
@@ -245,7 +248,7 @@ func (t *Task) Runtime() *Runtime { return t.rt }
 // Yield suspends the task and lets every other ready task run before it
 // resumes: the task is queued behind them and runs again in the next cycle.
 func (t *Task) Yield() {
-	if t == nil || gid.Current() != t.g || !gid.Supported && t.rt.current != t {
+	if t == nil || t.rec == nil || gid.Current() != t.g || !gid.Supported && t.rt.current != t {
 		t.misuse("Task.Yield")
 	}
 	// The executor queues the task again when it sees switchYield: it has
