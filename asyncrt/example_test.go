@@ -1,10 +1,8 @@
 package asyncrt_test
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -170,45 +168,6 @@ func ExampleSpawnRemote() {
 	fmt.Println(r.Wait())
 	rt.Shutdown(time.Second)
 	// Output: computed on the runtime <nil>
-}
-
-func ExampleListenTCP() {
-	rt, _ := asyncrt.New()
-	defer rt.Close()
-
-	reply, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) string {
-		l, err := asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0")
-		if err != nil {
-			panic(err)
-		}
-		defer l.Close()
-		// An echo server: a task per connection.
-		asyncrt.Spawn(t, func(t *asyncrt.Task) int {
-			for {
-				c, err := l.Accept(t)
-				if err != nil {
-					return 0 // the listener was closed
-				}
-				asyncrt.Spawn(t, func(t *asyncrt.Task) int {
-					defer c.Close()
-					_, _ = io.Copy(c, c) // TCPConn is an io.Reader and io.Writer in a task
-					return 0
-				}).Detach()
-			}
-		}).Detach()
-
-		c, err := asyncrt.DialTCP(t, "tcp", l.AddrPort().String(), asyncrt.ConnectTimeout(time.Second))
-		if err != nil {
-			panic(err)
-		}
-		defer c.Close()
-		fmt.Fprintln(c, "ping")
-		line, _ := bufio.NewReader(c).ReadString('\n')
-		return line
-	})
-	fmt.Print(reply, err)
-	// Output: ping
-	// <nil>
 }
 
 func ExampleSelect() {

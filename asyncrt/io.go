@@ -1,9 +1,11 @@
 package asyncrt
 
 import (
-	"net"
+	"fmt"
 	"os"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/orrery-go/orrery/asyncrt/internal/wheel"
 	"github.com/orrery-go/orrery/reactor"
@@ -97,7 +99,7 @@ func (rt *Runtime) waitIO(t *Task, k slab.Key, dir int) error {
 	for {
 		rec, ok := rt.ios.Get(k)
 		if !ok {
-			return net.ErrClosed
+			return os.ErrClosed
 		}
 		d := &rec.dirs[dir]
 		switch {
@@ -124,7 +126,7 @@ func (rt *Runtime) notReady(k slab.Key, dir int) {
 func (rt *Runtime) setDeadline(k slab.Key, dir int, at time.Time) error {
 	rec, ok := rt.ios.Get(k)
 	if !ok {
-		return net.ErrClosed
+		return os.ErrClosed
 	}
 	d := &rec.dirs[dir]
 	rt.timers.Cancel(d.timer)
@@ -152,3 +154,176 @@ func (rt *Runtime) fireIODeadline(k slab.Key, dir int) {
 	d.timer, d.expired = wheel.Timer{}, true
 	d.waiters.WakeAll()
 }
+
+// FD is a non-blocking file descriptor registered with a runtime's epoll
+// poller, edge-triggered, for reading and writing: a socket, an eventfd, a
+// timerfd, inotify, a pipe, or the descriptor of a third-party library. The
+// package's own TCP and UDP (package socket) are built on it and nothing
+// else.
+//
+// Readiness is cached per direction. The pattern is: try the system call;
+// on EAGAIN call ClearReadable (or ClearWritable) and wait with WaitReadable
+// (or WaitWritable), which returns once the poller reports a new edge; then
+// try again. Any number of tasks may wait on one direction; an edge wakes
+// them all. Each direction has a deadline on the runtime's timer wheel.
+//
+// An FD belongs to its runtime: use it from that runtime's tasks.
+type FD struct {
+	rt     *Runtime
+	key    slab.Key
+	fd     int
+	closed bool
+}
+
+// RegisterFD registers fd, which must be non-blocking, with the poller of
+// t's runtime. Both directions start ready, so the first operation tries its
+// system call. The FD does not own fd until Close: Deregister leaves it open.
+func RegisterFD(t *Task, fd int) (*FD, error) {
+	t.check("RegisterFD")
+	if fd < 0 {
+		return nil, fmt.Errorf("asyncrt: RegisterFD(%d): not a file descriptor", fd)
+	}
+	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err != nil {
+		return nil, fmt.Errorf("asyncrt: RegisterFD(%d): %w", fd, os.NewSyscallError("fcntl", err))
+	}
+	if flags&unix.O_NONBLOCK == 0 {
+		return nil, fmt.Errorf("asyncrt: RegisterFD(%d): the descriptor is blocking; "+
+			"open it with O_NONBLOCK (or unix.SetNonblock) so that it cannot stall the runtime", fd)
+	}
+	k, _, err := t.rt.register(fd)
+	if err != nil {
+		return nil, fmt.Errorf("asyncrt: RegisterFD(%d): %w", fd, err)
+	}
+	return &FD{rt: t.rt, key: k, fd: fd}, nil
+}
+
+// Fd returns the descriptor.
+func (f *FD) Fd() int { return f.fd }
+
+// Runtime returns the runtime the descriptor is registered with.
+func (f *FD) Runtime() *Runtime { return f.rt }
+
+func (f *FD) check(t *Task, op string) {
+	t.check(op)
+	if t.rt != f.rt {
+		panic("asyncrt: " + op + " called by a task of another runtime; an FD belongs to the runtime it was registered with")
+	}
+}
+
+// WaitReadable suspends t until the descriptor may be readable: at once if
+// no EAGAIN was recorded since the last edge, otherwise until the next one.
+// It returns os.ErrDeadlineExceeded once the read deadline has passed and
+// os.ErrClosed once the FD is deregistered or closed.
+func (f *FD) WaitReadable(t *Task) error {
+	f.check(t, "FD.WaitReadable")
+	return f.rt.waitIO(t, f.key, dirRead)
+}
+
+// WaitWritable is WaitReadable for writing.
+func (f *FD) WaitWritable(t *Task) error {
+	f.check(t, "FD.WaitWritable")
+	return f.rt.waitIO(t, f.key, dirWrite)
+}
+
+// ClearReadable records that a read found nothing (EAGAIN): the next
+// WaitReadable waits for a new edge.
+func (f *FD) ClearReadable() {
+	f.rt.mustBeOnRuntime("FD.ClearReadable")
+	f.rt.notReady(f.key, dirRead)
+}
+
+// ClearWritable records that a write found no room (EAGAIN).
+func (f *FD) ClearWritable() {
+	f.rt.mustBeOnRuntime("FD.ClearWritable")
+	f.rt.notReady(f.key, dirWrite)
+}
+
+// SetReadDeadline sets (or, with the zero time, clears) the read deadline:
+// once it has passed, waiting and later waits for reading fail with
+// os.ErrDeadlineExceeded until it is moved. A time already past expires at
+// once.
+func (f *FD) SetReadDeadline(at time.Time) error {
+	f.rt.mustBeOnRuntime("FD.SetReadDeadline")
+	return f.rt.setDeadline(f.key, dirRead, at)
+}
+
+// SetWriteDeadline is SetReadDeadline for writing.
+func (f *FD) SetWriteDeadline(at time.Time) error {
+	f.rt.mustBeOnRuntime("FD.SetWriteDeadline")
+	return f.rt.setDeadline(f.key, dirWrite, at)
+}
+
+// Deregister removes the descriptor from the poller without closing it.
+// Tasks waiting on it wake with os.ErrClosed. Deregistering twice returns
+// os.ErrClosed.
+func (f *FD) Deregister() error {
+	f.rt.mustBeOnRuntime("FD.Deregister")
+	if f.closed || f.rt.closed.Load() {
+		return os.ErrClosed
+	}
+	f.closed = true
+	f.rt.deregister(f.key)
+	return nil
+}
+
+// Close deregisters the descriptor and closes it.
+func (f *FD) Close() error {
+	if err := f.Deregister(); err != nil {
+		return err
+	}
+	if err := unix.Close(f.fd); err != nil {
+		return os.NewSyscallError("close", err)
+	}
+	return nil
+}
+
+// ReadyCase completes when a registered descriptor may be readable or
+// writable: the "fd is readable" case of [Select].
+type ReadyCase struct {
+	f   *FD
+	dir int
+	w   Waiter
+	err error
+}
+
+// OnReadable is a Select case that completes when f may be readable (or its
+// read deadline passed, or it was closed: see Err).
+func OnReadable(f *FD) *ReadyCase { return &ReadyCase{f: f, dir: dirRead} }
+
+// OnWritable is OnReadable for writing.
+func OnWritable(f *FD) *ReadyCase { return &ReadyCase{f: f, dir: dirWrite} }
+
+// Err returns nil when the descriptor is ready, os.ErrDeadlineExceeded or
+// os.ErrClosed otherwise.
+func (c *ReadyCase) Err() error { return c.err }
+
+// Begin implements [SelectCase].
+func (c *ReadyCase) Begin(t *Task) { c.f.check(t, "OnReadable/OnWritable") }
+
+// Poll implements [SelectCase].
+func (c *ReadyCase) Poll(*Task) bool {
+	rec, ok := c.f.rt.ios.Get(c.f.key)
+	switch {
+	case !ok:
+		c.err = os.ErrClosed
+	case rec.dirs[c.dir].expired:
+		c.err = os.ErrDeadlineExceeded
+	case rec.dirs[c.dir].ready:
+		c.err = nil
+	default:
+		return false
+	}
+	c.w.Release()
+	return true
+}
+
+// Register implements [SelectCase].
+func (c *ReadyCase) Register(t *Task) {
+	if rec, ok := c.f.rt.ios.Get(c.f.key); ok {
+		c.w = t.Enqueue(&rec.dirs[c.dir].waiters)
+	}
+}
+
+// Unregister implements [SelectCase].
+func (c *ReadyCase) Unregister(*Task) { c.w.Cancel() }

@@ -1,4 +1,4 @@
-package asyncrt_test
+package socket_test
 
 import (
 	"io"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/orrery-go/orrery/asyncrt"
+	"github.com/orrery-go/orrery/asyncrt/socket"
 )
 
 // serveEcho runs an echo server on its own runtime and goroutine and returns
@@ -22,7 +23,7 @@ func serveEcho(b *testing.B, builder *asyncrt.Builder) (string, func()) {
 	go func() {
 		defer close(done)
 		_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) int {
-			l, err := asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0")
+			l, err := socket.ListenTCP(t, "tcp", "127.0.0.1:0")
 			if err != nil {
 				panic(err)
 			}
@@ -60,7 +61,7 @@ func BenchmarkTCPEchoRTTSpin(b *testing.B) {
 
 // echoRounds sends 64-byte messages on c and reads them back, once per
 // benchmark iteration, recording each round trip (up to rtts' capacity).
-func echoRounds(b *testing.B, c *asyncrt.TCPConn, rtts *[]time.Duration) error {
+func echoRounds(b *testing.B, c *socket.TCPConn, rtts *[]time.Duration) error {
 	msg, back := make([]byte, 64), make([]byte, 64)
 	for b.Loop() {
 		start := time.Now()
@@ -84,7 +85,7 @@ func benchEchoRTT(b *testing.B, server, client *asyncrt.Builder) {
 	rtts := make([]time.Duration, 0, 1<<20)
 	b.ReportAllocs()
 	_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) error {
-		c, err := asyncrt.DialTCP(t, "tcp", addr)
+		c, err := socket.DialTCP(t, "tcp", addr)
 		if err != nil {
 			return err
 		}
@@ -149,7 +150,7 @@ func serveDiscard(b *testing.B) (string, func()) {
 	go func() {
 		defer close(done)
 		_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) int {
-			l, err := asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0")
+			l, err := socket.ListenTCP(t, "tcp", "127.0.0.1:0")
 			if err != nil {
 				panic(err)
 			}
@@ -192,7 +193,7 @@ func BenchmarkTCPThroughput(b *testing.B) {
 	b.SetBytes(64 << 10)
 	b.ReportAllocs()
 	_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) error {
-		c, err := asyncrt.DialTCP(t, "tcp", addr)
+		c, err := socket.DialTCP(t, "tcp", addr)
 		if err != nil {
 			return err
 		}
@@ -257,13 +258,13 @@ func BenchmarkTCPEchoRTTOneRuntime(b *testing.B) {
 	rtts := make([]time.Duration, 0, 1<<20)
 	b.ReportAllocs()
 	_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) error {
-		l, err := asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0")
+		l, err := socket.ListenTCP(t, "tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
 		}
 		defer l.Close()
 		asyncrt.Spawn(t, func(t *asyncrt.Task) int { return echoServer(t, l) }).Detach()
-		c, err := asyncrt.DialTCP(t, "tcp", l.AddrPort().String())
+		c, err := socket.DialTCP(t, "tcp", l.AddrPort().String())
 		if err != nil {
 			return err
 		}

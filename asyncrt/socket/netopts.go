@@ -1,4 +1,4 @@
-package asyncrt
+package socket
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/orrery-go/orrery/asyncrt"
 )
 
 // socketKind says which constructor an option is given to.
@@ -34,10 +36,10 @@ func (k socketKind) String() string {
 	return "ListenUDP and DialUDP"
 }
 
-// SocketOption configures a socket made by [ListenTCP], [DialTCP],
+// Option configures a socket made by [ListenTCP], [DialTCP],
 // [ListenUDP] or [DialUDP]. Each option says which of them it applies to;
 // given to another, or with an invalid value, it makes the call fail.
-type SocketOption struct {
+type Option struct {
 	name  string
 	kinds socketKind
 	err   error
@@ -61,33 +63,33 @@ func defaultSocketConfig() socketConfig {
 	return socketConfig{backlog: listenBacklog(), reuseAddr: true, noDelay: true, linger: -1}
 }
 
-func (c *socketConfig) applyAll(kind socketKind, opts []SocketOption) error {
+func (c *socketConfig) applyAll(kind socketKind, opts []Option) error {
 	for _, o := range opts {
 		if o.err != nil {
 			return o.err
 		}
 		if o.apply == nil {
-			return errors.New("asyncrt: the zero SocketOption")
+			return errors.New("socket: the zero Option")
 		}
 		if o.kinds&kind == 0 {
-			return fmt.Errorf("asyncrt: option %s does not apply to %v", o.name, kind)
+			return fmt.Errorf("socket: option %s does not apply to %v", o.name, kind)
 		}
 		o.apply(c)
 	}
 	return nil
 }
 
-func option(name string, kinds socketKind, apply func(*socketConfig)) SocketOption {
-	return SocketOption{name: name, kinds: kinds, apply: apply}
+func option(name string, kinds socketKind, apply func(*socketConfig)) Option {
+	return Option{name: name, kinds: kinds, apply: apply}
 }
 
-func badOption(name string, format string, args ...any) SocketOption {
-	return SocketOption{name: name, err: fmt.Errorf("asyncrt: %s: "+format, append([]any{name}, args...)...)}
+func badOption(name string, format string, args ...any) Option {
+	return Option{name: name, err: fmt.Errorf("socket: %s: "+format, append([]any{name}, args...)...)}
 }
 
 // Backlog sets a listener's queue of connections not yet accepted (default:
 // the system's somaxconn).
-func Backlog(n int) SocketOption {
+func Backlog(n int) Option {
 	if n <= 0 {
 		return badOption("Backlog", "must be at least 1, got %d", n)
 	}
@@ -96,18 +98,18 @@ func Backlog(n int) SocketOption {
 
 // ReuseAddr sets SO_REUSEADDR on a listening or bound socket (default on,
 // as in package net: a restarted server can bind its port at once).
-func ReuseAddr(on bool) SocketOption {
+func ReuseAddr(on bool) Option {
 	return option("ReuseAddr", kindListenTCP|kindUDP, func(c *socketConfig) { c.reuseAddr = on })
 }
 
 // ReusePort sets SO_REUSEPORT, letting several sockets bind one port (the
 // kernel spreads connections or datagrams among them).
-func ReusePort(on bool) SocketOption {
+func ReusePort(on bool) Option {
 	return option("ReusePort", kindListenTCP|kindUDP, func(c *socketConfig) { c.reusePort = on })
 }
 
 // ConnectTimeout bounds how long DialTCP waits for the connection.
-func ConnectTimeout(d time.Duration) SocketOption {
+func ConnectTimeout(d time.Duration) Option {
 	if d <= 0 {
 		return badOption("ConnectTimeout", "must be positive, got %v", d)
 	}
@@ -116,12 +118,12 @@ func ConnectTimeout(d time.Duration) SocketOption {
 
 // NoDelay sets TCP_NODELAY (default on, as in package net: small writes go
 // out at once).
-func NoDelay(on bool) SocketOption {
+func NoDelay(on bool) Option {
 	return option("NoDelay", kindDialTCP|kindListenTCP, func(c *socketConfig) { c.noDelay = on })
 }
 
 // ReadBuffer sets the socket's receive buffer (SO_RCVBUF) in bytes.
-func ReadBuffer(bytes int) SocketOption {
+func ReadBuffer(bytes int) Option {
 	if bytes <= 0 {
 		return badOption("ReadBuffer", "must be positive, got %d", bytes)
 	}
@@ -129,7 +131,7 @@ func ReadBuffer(bytes int) SocketOption {
 }
 
 // WriteBuffer sets the socket's send buffer (SO_SNDBUF) in bytes.
-func WriteBuffer(bytes int) SocketOption {
+func WriteBuffer(bytes int) Option {
 	if bytes <= 0 {
 		return badOption("WriteBuffer", "must be positive, got %d", bytes)
 	}
@@ -137,7 +139,7 @@ func WriteBuffer(bytes int) SocketOption {
 }
 
 // KeepAlive turns on TCP keep-alive probes every period.
-func KeepAlive(period time.Duration) SocketOption {
+func KeepAlive(period time.Duration) Option {
 	if period < time.Second {
 		return badOption("KeepAlive", "period must be at least 1s, got %v", period)
 	}
@@ -146,7 +148,7 @@ func KeepAlive(period time.Duration) SocketOption {
 
 // Linger sets SO_LINGER: how long Close waits for unsent data (0 resets the
 // connection at Close).
-func Linger(d time.Duration) SocketOption {
+func Linger(d time.Duration) Option {
 	if d < 0 {
 		return badOption("Linger", "must not be negative, got %v", d)
 	}
@@ -154,7 +156,7 @@ func Linger(d time.Duration) SocketOption {
 }
 
 // Broadcast sets SO_BROADCAST on a UDP socket.
-func Broadcast(on bool) SocketOption {
+func Broadcast(on bool) Option {
 	return option("Broadcast", kindUDP, func(c *socketConfig) { c.broadcast = on })
 }
 
@@ -235,7 +237,7 @@ func setKeepAlive(fd int, on bool, period time.Duration) error {
 // "tcp6", "udp", "udp4", "udp6"). IP literals and an empty host are
 // resolved at once; host names are looked up on a goroutine (Go), so the
 // runtime's thread never blocks on DNS.
-func resolve(t *Task, network, address string, listen bool) ([]netip.AddrPort, error) {
+func resolve(t *asyncrt.Task, network, address string, listen bool) ([]netip.AddrPort, error) {
 	want4, want6 := true, true
 	switch network {
 	case "tcp", "udp":
@@ -252,7 +254,7 @@ func resolve(t *Task, network, address string, listen bool) ([]netip.AddrPort, e
 	}
 	port, err := strconv.ParseUint(portStr, 10, 16)
 	if err != nil {
-		p, lerr := Go(t, func() (int, error) { return net.DefaultResolver.LookupPort(context.Background(), network, portStr) })
+		p, lerr := asyncrt.Go(t, func() (int, error) { return net.DefaultResolver.LookupPort(context.Background(), network, portStr) })
 		if lerr != nil {
 			return nil, lerr
 		}
@@ -280,7 +282,7 @@ func resolve(t *Task, network, address string, listen bool) ([]netip.AddrPort, e
 	case !want4:
 		ipNet = "ip6"
 	}
-	ips, err := Go(t, func() ([]netip.Addr, error) {
+	ips, err := asyncrt.Go(t, func() ([]netip.Addr, error) {
 		return net.DefaultResolver.LookupNetIP(context.Background(), ipNet, host)
 	})
 	if err != nil {

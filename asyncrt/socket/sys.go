@@ -1,4 +1,4 @@
-package asyncrt
+package socket
 
 import (
 	"encoding/binary"

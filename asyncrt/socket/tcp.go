@@ -1,7 +1,8 @@
-package asyncrt
+package socket
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -10,14 +11,15 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/orrery-go/orrery/slab"
+	"github.com/orrery-go/orrery/asyncrt"
 )
 
 // sock is what TCP listeners, TCP connections and UDP sockets share: a
-// non-blocking descriptor registered with a runtime's poller.
+// non-blocking descriptor registered with a runtime's poller through
+// asyncrt's public FD API.
 type sock struct {
-	rt      *Runtime
-	key     slab.Key
+	rt      *asyncrt.Runtime
+	reg     *asyncrt.FD
 	fd      int
 	network string
 	local   netip.AddrPort
@@ -26,33 +28,71 @@ type sock struct {
 	closed  bool
 }
 
+// The two directions of a socket.
+const (
+	dirRead  = 0
+	dirWrite = 1
+)
+
+// register wraps fd, which is closed on failure, in a sock.
+func register(t *asyncrt.Task, fd int, network string, family6 bool) (sock, error) {
+	reg, err := asyncrt.RegisterFD(t, fd)
+	if err != nil {
+		unix.Close(fd)
+		return sock{}, err
+	}
+	return sock{rt: t.Runtime(), reg: reg, fd: fd, network: network, family6: family6}, nil
+}
+
 func (s *sock) opErr(op string, err error) error {
 	return opError(op, s.network, s.local, s.remote, err)
+}
+
+// mustBeOnThread panics unless the caller runs on the socket's runtime.
+func (s *sock) mustBeOnThread(op string) {
+	if !s.rt.OnThread() {
+		panic(fmt.Sprintf("socket: %s called from a goroutine that is not running its "+
+			"runtime: the runtime is single-threaded, so call it from one of the "+
+			"runtime's tasks", op))
+	}
+}
+
+// callerTask returns the task calling an operation that, to fit a standard
+// interface (io.Reader, net.Conn), takes no *asyncrt.Task.
+func callerTask(rt *asyncrt.Runtime, op string) *asyncrt.Task {
+	if t := rt.CurrentTask(); t != nil {
+		return t
+	}
+	panic(fmt.Sprintf("socket: %s called from a goroutine that is not one of its runtime's "+
+		"tasks: the runtime is single-threaded, so call it from a task of that runtime", op))
 }
 
 // closeSock deregisters and closes the descriptor. Tasks waiting on it wake
 // and report net.ErrClosed.
 func (s *sock) closeSock(op string) error {
-	s.rt.mustBeOnRuntime(op)
+	s.mustBeOnThread(op)
 	if s.closed {
 		return s.opErr("close", net.ErrClosed)
 	}
 	s.closed = true
-	s.rt.deregister(s.key)
-	if err := unix.Close(s.fd); err != nil {
-		return s.opErr("close", os.NewSyscallError("close", err))
+	if err := s.reg.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
+		return s.opErr("close", err)
 	}
 	return nil
 }
 
 func (s *sock) setDeadlines(op string, t time.Time, dirs ...int) error {
-	s.rt.mustBeOnRuntime(op)
+	s.mustBeOnThread(op)
 	if s.closed {
 		return s.opErr("set deadline", net.ErrClosed)
 	}
 	for _, d := range dirs {
-		if err := s.rt.setDeadline(s.key, d, t); err != nil {
-			return s.opErr("set deadline", err)
+		set := s.reg.SetReadDeadline
+		if d == dirWrite {
+			set = s.reg.SetWriteDeadline
+		}
+		if err := set(t); err != nil {
+			return s.opErr("set deadline", netErr(err))
 		}
 	}
 	return nil
@@ -60,13 +100,35 @@ func (s *sock) setDeadlines(op string, t time.Time, dirs ...int) error {
 
 // wait waits for direction dir after EAGAIN. It returns an error for the
 // caller to wrap, or nil to retry the system call.
-func (s *sock) wait(t *Task, dir int) error {
-	s.rt.notReady(s.key, dir)
-	return s.rt.waitIO(t, s.key, dir)
+func (s *sock) wait(t *asyncrt.Task, dir int) error {
+	if dir == dirRead {
+		s.reg.ClearReadable()
+		return netErr(s.reg.WaitReadable(t))
+	}
+	s.reg.ClearWritable()
+	return netErr(s.reg.WaitWritable(t))
+}
+
+// notReady records that a short read emptied the receive queue.
+func (s *sock) notReady(dir int) {
+	if dir == dirRead {
+		s.reg.ClearReadable()
+	} else {
+		s.reg.ClearWritable()
+	}
+}
+
+// netErr turns the FD layer's os.ErrClosed into package net's error for a
+// closed connection.
+func netErr(err error) error {
+	if errors.Is(err, os.ErrClosed) {
+		return net.ErrClosed
+	}
+	return err
 }
 
 func (s *sock) setInt(level, opt, v int, name string) error {
-	s.rt.mustBeOnRuntime("set " + name)
+	s.mustBeOnThread("set " + name)
 	if s.closed {
 		return s.opErr("set "+name, net.ErrClosed)
 	}
@@ -77,7 +139,7 @@ func (s *sock) setInt(level, opt, v int, name string) error {
 }
 
 func (s *sock) getInt(level, opt int, name string) (int, error) {
-	s.rt.mustBeOnRuntime("get " + name)
+	s.mustBeOnThread("get " + name)
 	if s.closed {
 		return 0, s.opErr("get "+name, net.ErrClosed)
 	}
@@ -100,8 +162,7 @@ type TCPListener struct {
 // "tcp6". Options: [Backlog], [ReuseAddr] (on by default), [ReusePort],
 // [ReadBuffer], [WriteBuffer], and [NoDelay], [KeepAlive] and [Linger] for
 // the accepted connections.
-func ListenTCP(t *Task, network, address string, opts ...SocketOption) (*TCPListener, error) {
-	t.check("ListenTCP")
+func ListenTCP(t *asyncrt.Task, network, address string, opts ...Option) (*TCPListener, error) {
 	cfg := defaultSocketConfig()
 	if err := cfg.applyAll(kindListenTCP, opts); err != nil {
 		return nil, err
@@ -140,11 +201,11 @@ func ListenTCP(t *Task, network, address string, opts ...SocketOption) (*TCPList
 	if err := unix.Listen(fd, cfg.backlog); err != nil {
 		return fail(os.NewSyscallError("listen", err))
 	}
-	key, _, err := t.rt.register(fd)
+	sk, err := register(t, fd, network, family6)
 	if err != nil {
-		return fail(err)
+		return nil, opError("listen", network, ap, netip.AddrPort{}, err)
 	}
-	l := &TCPListener{sock: sock{rt: t.rt, key: key, fd: fd, network: network, family6: family6}}
+	l := &TCPListener{sock: sk}
 	l.local = sockName(fd, false)
 	l.acceptCfg = cfg
 	return l, nil
@@ -152,8 +213,7 @@ func ListenTCP(t *Task, network, address string, opts ...SocketOption) (*TCPList
 
 // Accept waits for the next connection. Accepted connections get the
 // listener's NoDelay, KeepAlive and Linger settings.
-func (l *TCPListener) Accept(t *Task) (*TCPConn, error) {
-	t.check("TCPListener.Accept")
+func (l *TCPListener) Accept(t *asyncrt.Task) (*TCPConn, error) {
 	for {
 		if l.closed {
 			return nil, l.opErr("accept", net.ErrClosed)
@@ -162,9 +222,8 @@ func (l *TCPListener) Accept(t *Task) (*TCPConn, error) {
 		fd, e := rawAccept(l.fd, &sa)
 		switch e {
 		case 0:
-			c, err := newTCPConn(l.rt, fd, l.network, l.family6)
+			c, err := newTCPConn(t, fd, l.network, l.family6)
 			if err != nil {
-				unix.Close(fd)
 				return nil, l.opErr("accept", err)
 			}
 			if err := setTCPOpts(fd, &l.acceptCfg); err != nil {
@@ -206,12 +265,13 @@ func (l *TCPListener) Close() error { return l.closeSock("TCPListener.Close") }
 // errors.Is.
 type TCPConn struct{ sock }
 
-func newTCPConn(rt *Runtime, fd int, network string, family6 bool) (*TCPConn, error) {
-	key, _, err := rt.register(fd)
+// newTCPConn registers fd, which is closed on failure.
+func newTCPConn(t *asyncrt.Task, fd int, network string, family6 bool) (*TCPConn, error) {
+	sk, err := register(t, fd, network, family6)
 	if err != nil {
 		return nil, err
 	}
-	c := &TCPConn{sock{rt: rt, key: key, fd: fd, network: network, family6: family6}}
+	c := &TCPConn{sk}
 	c.local, c.remote = sockName(fd, false), sockName(fd, true)
 	return c, nil
 }
@@ -223,8 +283,7 @@ func newTCPConn(rt *Runtime, fd int, network string, family6 bool) (*TCPConn, er
 // or unreachable connection is an error (errors.Is(err,
 // syscall.ECONNREFUSED)...); a connection not made within the timeout fails
 // with os.ErrDeadlineExceeded.
-func DialTCP(t *Task, network, address string, opts ...SocketOption) (*TCPConn, error) {
-	t.check("DialTCP")
+func DialTCP(t *asyncrt.Task, network, address string, opts ...Option) (*TCPConn, error) {
 	cfg := defaultSocketConfig()
 	if err := cfg.applyAll(kindDialTCP, opts); err != nil {
 		return nil, err
@@ -253,7 +312,7 @@ func DialTCP(t *Task, network, address string, opts ...SocketOption) (*TCPConn, 
 	return nil, firstErr
 }
 
-func dialOne(t *Task, network string, ap netip.AddrPort, cfg *socketConfig, deadline time.Time) (*TCPConn, error) {
+func dialOne(t *asyncrt.Task, network string, ap netip.AddrPort, cfg *socketConfig, deadline time.Time) (*TCPConn, error) {
 	fd, family6, err := newSocket(ap.Addr(), unix.SOCK_STREAM)
 	if err != nil {
 		return nil, opError("dial", network, netip.AddrPort{}, ap, err)
@@ -262,9 +321,8 @@ func dialOne(t *Task, network string, ap netip.AddrPort, cfg *socketConfig, dead
 		unix.Close(fd)
 		return nil, opError("dial", network, netip.AddrPort{}, ap, err)
 	}
-	c, err := newTCPConn(t.rt, fd, network, family6)
+	c, err := newTCPConn(t, fd, network, family6)
 	if err != nil {
-		unix.Close(fd)
 		return nil, opError("dial", network, netip.AddrPort{}, ap, err)
 	}
 	c.remote = ap
@@ -278,8 +336,8 @@ func dialOne(t *Task, network string, ap netip.AddrPort, cfg *socketConfig, dead
 	case 0:
 	case unix.EINPROGRESS, unix.EINTR, unix.EALREADY:
 		if !deadline.IsZero() {
-			if err := t.rt.setDeadline(c.key, dirWrite, deadline); err != nil {
-				return fail(err)
+			if err := c.reg.SetWriteDeadline(deadline); err != nil {
+				return fail(netErr(err))
 			}
 		}
 		for {
@@ -299,8 +357,8 @@ func dialOne(t *Task, network string, ap netip.AddrPort, cfg *socketConfig, dead
 				break
 			}
 		}
-		if err := t.rt.setDeadline(c.key, dirWrite, time.Time{}); err != nil {
-			return fail(err)
+		if err := c.reg.SetWriteDeadline(time.Time{}); err != nil {
+			return fail(netErr(err))
 		}
 	default:
 		return fail(os.NewSyscallError("connect", e))
@@ -312,7 +370,7 @@ func dialOne(t *Task, network string, ap netip.AddrPort, cfg *socketConfig, dead
 // Read reads into b, waiting for data if there is none. It returns io.EOF
 // once the peer has closed its end and everything sent was read.
 func (c *TCPConn) Read(b []byte) (int, error) {
-	t := c.rt.callerTask("TCPConn.Read")
+	t := callerTask(c.rt, "TCPConn.Read")
 	if len(b) == 0 {
 		if c.closed {
 			return 0, c.opErr("read", net.ErrClosed)
@@ -333,7 +391,7 @@ func (c *TCPConn) Read(b []byte) (int, error) {
 				// A short read emptied the receive queue: the next read waits
 				// for the poller's next edge instead of trying a system call
 				// that would say EAGAIN.
-				c.rt.notReady(c.key, dirRead)
+				c.notReady(dirRead)
 			}
 			return n, nil
 		case unix.EAGAIN:
@@ -351,7 +409,7 @@ func (c *TCPConn) Read(b []byte) (int, error) {
 // returns an error (and how much was written) only if it could not write it
 // all.
 func (c *TCPConn) Write(b []byte) (int, error) {
-	t := c.rt.callerTask("TCPConn.Write")
+	t := callerTask(c.rt, "TCPConn.Write")
 	written := 0
 	for {
 		if c.closed {
@@ -387,7 +445,7 @@ func (c *TCPConn) CloseRead() error { return c.shutdown(unix.SHUT_RD, "TCPConn.C
 func (c *TCPConn) CloseWrite() error { return c.shutdown(unix.SHUT_WR, "TCPConn.CloseWrite") }
 
 func (c *TCPConn) shutdown(how int, op string) error {
-	c.rt.mustBeOnRuntime(op)
+	c.mustBeOnThread(op)
 	if c.closed {
 		return c.opErr("shutdown", net.ErrClosed)
 	}
@@ -435,7 +493,7 @@ func (c *TCPConn) SetNoDelay(on bool) error {
 // SetKeepAlive turns keep-alive probes on, every period (at least a second),
 // or off.
 func (c *TCPConn) SetKeepAlive(on bool, period time.Duration) error {
-	c.rt.mustBeOnRuntime("TCPConn.SetKeepAlive")
+	c.mustBeOnThread("TCPConn.SetKeepAlive")
 	if c.closed {
 		return c.opErr("set keepalive", net.ErrClosed)
 	}
@@ -450,7 +508,7 @@ func (c *TCPConn) SetKeepAlive(on bool, period time.Duration) error {
 // Close reset the connection, discarding unsent data; a positive sec makes
 // Close wait up to that long.
 func (c *TCPConn) SetLinger(sec int) error {
-	c.rt.mustBeOnRuntime("TCPConn.SetLinger")
+	c.mustBeOnThread("TCPConn.SetLinger")
 	if c.closed {
 		return c.opErr("set linger", net.ErrClosed)
 	}

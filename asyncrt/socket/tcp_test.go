@@ -1,4 +1,4 @@
-package asyncrt_test
+package socket_test
 
 import (
 	"bufio"
@@ -16,11 +16,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orrery-go/orrery/asyncrt"
+	"github.com/orrery-go/orrery/asyncrt/socket"
 )
 
 // echoServer accepts connections and echoes each line until EOF, one task per
 // connection, until the listener is closed.
-func echoServer(t *asyncrt.Task, l *asyncrt.TCPListener) int {
+func echoServer(t *asyncrt.Task, l *socket.TCPListener) int {
 	served := 0
 	for {
 		c, err := l.Accept(t)
@@ -39,12 +40,12 @@ func echoServer(t *asyncrt.Task, l *asyncrt.TCPListener) int {
 func TestTCPEcho(t *testing.T) {
 	rt := newRuntime(t, nil)
 	got := block(t, rt, func(t *asyncrt.Task) string {
-		l, err := asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0")
+		l, err := socket.ListenTCP(t, "tcp", "127.0.0.1:0")
 		if err != nil {
 			panic(err)
 		}
 		srv := asyncrt.Spawn(t, func(t *asyncrt.Task) int { return echoServer(t, l) })
-		c, err := asyncrt.DialTCP(t, "tcp", l.AddrPort().String())
+		c, err := socket.DialTCP(t, "tcp", l.AddrPort().String())
 		if err != nil {
 			panic(err)
 		}
@@ -79,7 +80,7 @@ func TestTCPAgainstStdlibPeer(t *testing.T) {
 	}()
 	rt := newRuntime(t, nil)
 	got := block(t, rt, func(t *asyncrt.Task) string {
-		c, err := asyncrt.DialTCP(t, "tcp4", ln.Addr().String(), asyncrt.ConnectTimeout(5*time.Second))
+		c, err := socket.DialTCP(t, "tcp4", ln.Addr().String(), socket.ConnectTimeout(5*time.Second))
 		if err != nil {
 			panic(err)
 		}
@@ -113,22 +114,22 @@ func TestTCPErrors(t *testing.T) {
 	r := block(t, rt, func(t *asyncrt.Task) result {
 		var r result
 		// A port nobody listens on: bind one, note it, close it.
-		l, _ := asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0")
+		l, _ := socket.ListenTCP(t, "tcp", "127.0.0.1:0")
 		addr := l.AddrPort().String()
 		l.Close()
-		_, r.refused = asyncrt.DialTCP(t, "tcp", addr)
+		_, r.refused = socket.DialTCP(t, "tcp", addr)
 
-		l, _ = asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0")
+		l, _ = socket.ListenTCP(t, "tcp", "127.0.0.1:0")
 		defer l.Close()
-		dial := func() (*asyncrt.TCPConn, *asyncrt.TCPConn) {
-			h := asyncrt.Spawn(t, func(t *asyncrt.Task) *asyncrt.TCPConn {
+		dial := func() (*socket.TCPConn, *socket.TCPConn) {
+			h := asyncrt.Spawn(t, func(t *asyncrt.Task) *socket.TCPConn {
 				c, err := l.Accept(t)
 				if err != nil {
 					panic(err)
 				}
 				return c
 			})
-			c, err := asyncrt.DialTCP(t, "tcp", l.AddrPort().String())
+			c, err := socket.DialTCP(t, "tcp", l.AddrPort().String())
 			if err != nil {
 				panic(err)
 			}
@@ -192,7 +193,7 @@ func TestTCPConnectDeadline(t *testing.T) {
 	r := block(t, rt, func(t *asyncrt.Task) result {
 		// A listener that never accepts, with the smallest queue: once the
 		// queue is full the kernel drops new SYNs, and a connect hangs.
-		l, err := asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0", asyncrt.Backlog(1))
+		l, err := socket.ListenTCP(t, "tcp", "127.0.0.1:0", socket.Backlog(1))
 		if err != nil {
 			panic(err)
 		}
@@ -200,7 +201,7 @@ func TestTCPConnectDeadline(t *testing.T) {
 		var r result
 		for range 16 {
 			start := t.Now()
-			c, err := asyncrt.DialTCP(t, "tcp", l.AddrPort().String(), asyncrt.ConnectTimeout(100*time.Millisecond))
+			c, err := socket.DialTCP(t, "tcp", l.AddrPort().String(), socket.ConnectTimeout(100*time.Millisecond))
 			if err != nil {
 				r.err, r.elapsed = err, t.Now().Sub(start)
 				return r
@@ -219,7 +220,7 @@ func TestTCPThousandConnections(t *testing.T) {
 	const conns = 1000
 	rt := newRuntime(t, nil)
 	total := block(t, rt, func(t *asyncrt.Task) int {
-		l, err := asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0")
+		l, err := socket.ListenTCP(t, "tcp", "127.0.0.1:0")
 		if err != nil {
 			panic(err)
 		}
@@ -227,7 +228,7 @@ func TestTCPThousandConnections(t *testing.T) {
 		var clients []asyncrt.JoinHandle[int]
 		for i := range conns {
 			clients = append(clients, asyncrt.Spawn(t, func(t *asyncrt.Task) int {
-				c, err := asyncrt.DialTCP(t, "tcp", l.AddrPort().String())
+				c, err := socket.DialTCP(t, "tcp", l.AddrPort().String())
 				if err != nil {
 					panic(err)
 				}
@@ -269,9 +270,9 @@ func TestTCPThousandConnections(t *testing.T) {
 func TestTCPConnUsedFromAnotherGoroutinePanics(t *testing.T) {
 	rt := newRuntime(t, nil)
 	msgs := block(t, rt, func(t *asyncrt.Task) []string {
-		l, _ := asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0")
+		l, _ := socket.ListenTCP(t, "tcp", "127.0.0.1:0")
 		defer l.Close()
-		c, err := asyncrt.DialTCP(t, "tcp", l.AddrPort().String())
+		c, err := socket.DialTCP(t, "tcp", l.AddrPort().String())
 		if err != nil {
 			panic(err)
 		}
@@ -290,9 +291,9 @@ func TestTCPConnUsedFromAnotherGoroutinePanics(t *testing.T) {
 func TestTCPManyReadersShareAConnection(t *testing.T) {
 	rt := newRuntime(t, nil)
 	got := block(t, rt, func(t *asyncrt.Task) string {
-		l, _ := asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0")
+		l, _ := socket.ListenTCP(t, "tcp", "127.0.0.1:0")
 		defer l.Close()
-		c, _ := asyncrt.DialTCP(t, "tcp", l.AddrPort().String())
+		c, _ := socket.DialTCP(t, "tcp", l.AddrPort().String())
 		defer c.Close()
 		peer, _ := l.Accept(t)
 		defer peer.Close()
@@ -326,21 +327,21 @@ func TestListenAndDialBadInput(t *testing.T) {
 	rt := newRuntime(t, nil)
 	errs := block(t, rt, func(t *asyncrt.Task) []error {
 		var errs []error
-		_, err := asyncrt.ListenTCP(t, "tcp", "no-port")
+		_, err := socket.ListenTCP(t, "tcp", "no-port")
 		errs = append(errs, err)
-		_, err = asyncrt.ListenTCP(t, "sctp", "127.0.0.1:0")
+		_, err = socket.ListenTCP(t, "sctp", "127.0.0.1:0")
 		errs = append(errs, err)
-		_, err = asyncrt.DialTCP(t, "tcp4", "[::1]:80")
+		_, err = socket.DialTCP(t, "tcp4", "[::1]:80")
 		errs = append(errs, err)
-		_, err = asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0", asyncrt.ConnectTimeout(time.Second))
+		_, err = socket.ListenTCP(t, "tcp", "127.0.0.1:0", socket.ConnectTimeout(time.Second))
 		errs = append(errs, err)
-		_, err = asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0", asyncrt.Backlog(0))
+		_, err = socket.ListenTCP(t, "tcp", "127.0.0.1:0", socket.Backlog(0))
 		errs = append(errs, err)
-		_, err = asyncrt.DialTCP(t, "tcp", "127.0.0.1:1", asyncrt.Broadcast(true))
+		_, err = socket.DialTCP(t, "tcp", "127.0.0.1:1", socket.Broadcast(true))
 		errs = append(errs, err)
-		_, err = asyncrt.ListenUDP(t, "udp", "127.0.0.1:0", asyncrt.Backlog(5))
+		_, err = socket.ListenUDP(t, "udp", "127.0.0.1:0", socket.Backlog(5))
 		errs = append(errs, err)
-		_, err = asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0", asyncrt.SocketOption{})
+		_, err = socket.ListenTCP(t, "tcp", "127.0.0.1:0", socket.Option{})
 		errs = append(errs, err)
 		return errs
 	})
@@ -351,18 +352,18 @@ func TestListenAndDialBadInput(t *testing.T) {
 	assert.ErrorContains(t, errs[4], "Backlog: must be at least 1")
 	assert.ErrorContains(t, errs[5], "Broadcast does not apply to DialTCP")
 	assert.ErrorContains(t, errs[6], "Backlog does not apply to ListenUDP")
-	assert.ErrorContains(t, errs[7], "zero SocketOption")
+	assert.ErrorContains(t, errs[7], "zero Option")
 }
 
 func TestDialResolvesHostNames(t *testing.T) {
 	rt := newRuntime(t, nil)
 	got := block(t, rt, func(t *asyncrt.Task) string {
-		l, err := asyncrt.ListenTCP(t, "tcp4", "127.0.0.1:0")
+		l, err := socket.ListenTCP(t, "tcp4", "127.0.0.1:0")
 		if err != nil {
 			panic(err)
 		}
 		defer l.Close()
-		c, err := asyncrt.DialTCP(t, "tcp4", "localhost:"+strings.Split(l.AddrPort().String(), ":")[1])
+		c, err := socket.DialTCP(t, "tcp4", "localhost:"+strings.Split(l.AddrPort().String(), ":")[1])
 		if err != nil {
 			panic(err)
 		}
@@ -381,13 +382,13 @@ func TestTCPSocketOptions(t *testing.T) {
 		local        string
 	}
 	r := block(t, rt, func(t *asyncrt.Task) result {
-		l, err := asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0", asyncrt.ReusePort(true), asyncrt.NoDelay(false))
+		l, err := socket.ListenTCP(t, "tcp", "127.0.0.1:0", socket.ReusePort(true), socket.NoDelay(false))
 		if err != nil {
 			panic(err)
 		}
 		defer l.Close()
-		c, err := asyncrt.DialTCP(t, "tcp", l.AddrPort().String(),
-			asyncrt.ReadBuffer(1<<16), asyncrt.WriteBuffer(1<<16), asyncrt.KeepAlive(30*time.Second), asyncrt.Linger(time.Second))
+		c, err := socket.DialTCP(t, "tcp", l.AddrPort().String(),
+			socket.ReadBuffer(1<<16), socket.WriteBuffer(1<<16), socket.KeepAlive(30*time.Second), socket.Linger(time.Second))
 		if err != nil {
 			panic(err)
 		}

@@ -1,4 +1,4 @@
-package asyncrt_test
+package socket_test
 
 import (
 	"bufio"
@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orrery-go/orrery/asyncrt"
+	"github.com/orrery-go/orrery/asyncrt/socket"
 )
 
 // selfSigned makes a certificate for 127.0.0.1 and a pool that trusts it.
@@ -54,7 +55,7 @@ func TestTLSHandshakeAndEcho(t *testing.T) {
 		version uint16
 	}
 	r := block(t, rt, func(t *asyncrt.Task) result {
-		l, err := asyncrt.ListenTCP(t, "tcp", "127.0.0.1:0")
+		l, err := socket.ListenTCP(t, "tcp", "127.0.0.1:0")
 		if err != nil {
 			panic(err)
 		}
@@ -73,7 +74,7 @@ func TestTLSHandshakeAndEcho(t *testing.T) {
 			_, err = tc.Write([]byte("secure " + line))
 			return err
 		})
-		c, err := asyncrt.DialTCP(t, "tcp", l.AddrPort().String())
+		c, err := socket.DialTCP(t, "tcp", l.AddrPort().String())
 		if err != nil {
 			panic(err)
 		}
@@ -117,12 +118,12 @@ func TestUDPLoopback(t *testing.T) {
 			}
 			r := block(t, rt, func(t *asyncrt.Task) result {
 				var r result
-				srv, err := asyncrt.ListenUDP(t, network, host+":0", asyncrt.ReadBuffer(1<<20))
+				srv, err := socket.ListenUDP(t, network, host+":0", socket.ReadBuffer(1<<20))
 				if err != nil {
 					panic(err)
 				}
 				defer srv.Close()
-				cli, err := asyncrt.DialUDP(t, network, srv.LocalAddrPort().String())
+				cli, err := socket.DialUDP(t, network, srv.LocalAddrPort().String())
 				if err != nil {
 					panic(err)
 				}
@@ -162,8 +163,8 @@ func TestUDPLoopback(t *testing.T) {
 func TestUDPPacketConnInterface(t *testing.T) {
 	rt := newRuntime(t, nil)
 	got := block(t, rt, func(t *asyncrt.Task) string {
-		a, _ := asyncrt.ListenUDP(t, "udp4", "127.0.0.1:0")
-		b, _ := asyncrt.ListenUDP(t, "udp4", "127.0.0.1:0")
+		a, _ := socket.ListenUDP(t, "udp4", "127.0.0.1:0")
+		b, _ := socket.ListenUDP(t, "udp4", "127.0.0.1:0")
 		defer a.Close()
 		defer b.Close()
 		var pa net.PacketConn = a
@@ -197,7 +198,7 @@ func TestUDPMulticastOptions(t *testing.T) {
 	}
 	r := block(t, rt, func(t *asyncrt.Task) result {
 		var r result
-		c4, err := asyncrt.ListenUDP(t, "udp4", "127.0.0.1:0", asyncrt.Broadcast(true), asyncrt.ReusePort(true))
+		c4, err := socket.ListenUDP(t, "udp4", "127.0.0.1:0", socket.Broadcast(true), socket.ReusePort(true))
 		if err != nil {
 			panic(err)
 		}
@@ -219,7 +220,7 @@ func TestUDPMulticastOptions(t *testing.T) {
 		if !hasIPv6 {
 			return r
 		}
-		c6, err := asyncrt.ListenUDP(t, "udp6", "[::1]:0")
+		c6, err := socket.ListenUDP(t, "udp6", "[::1]:0")
 		if err != nil {
 			panic(err)
 		}

@@ -1,4 +1,4 @@
-package asyncrt
+package socket
 
 import (
 	"errors"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/orrery-go/orrery/asyncrt"
 )
 
 // UDPConn is a UDP socket on a runtime, bound and optionally connected. Use
@@ -20,19 +22,17 @@ type UDPConn struct{ sock }
 // every local address) for network "udp", "udp4" or "udp6". Options:
 // [ReuseAddr] (on by default), [ReusePort], [Broadcast], [ReadBuffer],
 // [WriteBuffer].
-func ListenUDP(t *Task, network, address string, opts ...SocketOption) (*UDPConn, error) {
-	t.check("ListenUDP")
+func ListenUDP(t *asyncrt.Task, network, address string, opts ...Option) (*UDPConn, error) {
 	return openUDP(t, network, address, true, opts)
 }
 
 // DialUDP makes a UDP socket connected to address: Send and Recv exchange
 // datagrams with that peer only. Options as for [ListenUDP].
-func DialUDP(t *Task, network, address string, opts ...SocketOption) (*UDPConn, error) {
-	t.check("DialUDP")
+func DialUDP(t *asyncrt.Task, network, address string, opts ...Option) (*UDPConn, error) {
 	return openUDP(t, network, address, false, opts)
 }
 
-func openUDP(t *Task, network, address string, bind bool, opts []SocketOption) (*UDPConn, error) {
+func openUDP(t *asyncrt.Task, network, address string, bind bool, opts []Option) (*UDPConn, error) {
 	op := "dial"
 	if bind {
 		op = "listen"
@@ -82,11 +82,11 @@ func openUDP(t *Task, network, address string, bind bool, opts []SocketOption) (
 	} else if e := rawConnect(fd, &sa, salen); e != 0 {
 		return fail(os.NewSyscallError("connect", e))
 	}
-	key, _, err := t.rt.register(fd)
+	sk, err := register(t, fd, network, family6)
 	if err != nil {
-		return fail(err)
+		return nil, opError(op, network, netip.AddrPort{}, ap, err)
 	}
-	c := &UDPConn{sock{rt: t.rt, key: key, fd: fd, network: network, family6: family6}}
+	c := &UDPConn{sk}
 	c.local = sockName(fd, false)
 	if !bind {
 		c.remote = sockName(fd, true)
@@ -97,7 +97,7 @@ func openUDP(t *Task, network, address string, bind bool, opts []SocketOption) (
 // RecvFrom receives one datagram into b, waiting for one if none is queued,
 // and returns its length and sender. A datagram longer than b is truncated.
 func (c *UDPConn) RecvFrom(b []byte) (int, netip.AddrPort, error) {
-	t := c.rt.callerTask("UDPConn.RecvFrom")
+	t := callerTask(c.rt, "UDPConn.RecvFrom")
 	var sa unix.RawSockaddrAny
 	n, err := c.recv(t, b, &sa)
 	if err != nil {
@@ -108,11 +108,11 @@ func (c *UDPConn) RecvFrom(b []byte) (int, netip.AddrPort, error) {
 
 // Recv receives one datagram from the connected peer.
 func (c *UDPConn) Recv(b []byte) (int, error) {
-	t := c.rt.callerTask("UDPConn.Recv")
+	t := callerTask(c.rt, "UDPConn.Recv")
 	return c.recv(t, b, nil)
 }
 
-func (c *UDPConn) recv(t *Task, b []byte, sa *unix.RawSockaddrAny) (int, error) {
+func (c *UDPConn) recv(t *asyncrt.Task, b []byte, sa *unix.RawSockaddrAny) (int, error) {
 	for {
 		if c.closed {
 			return 0, c.opErr("read", net.ErrClosed)
@@ -134,7 +134,7 @@ func (c *UDPConn) recv(t *Task, b []byte, sa *unix.RawSockaddrAny) (int, error) 
 
 // SendTo sends b as one datagram to addr.
 func (c *UDPConn) SendTo(b []byte, addr netip.AddrPort) (int, error) {
-	t := c.rt.callerTask("UDPConn.SendTo")
+	t := callerTask(c.rt, "UDPConn.SendTo")
 	if !addr.IsValid() {
 		return 0, c.opErr("write", errors.New("invalid destination address"))
 	}
@@ -145,11 +145,11 @@ func (c *UDPConn) SendTo(b []byte, addr netip.AddrPort) (int, error) {
 
 // Send sends b as one datagram to the connected peer.
 func (c *UDPConn) Send(b []byte) (int, error) {
-	t := c.rt.callerTask("UDPConn.Send")
+	t := callerTask(c.rt, "UDPConn.Send")
 	return c.send(t, b, nil, 0)
 }
 
-func (c *UDPConn) send(t *Task, b []byte, sa *unix.RawSockaddrAny, salen uint32) (int, error) {
+func (c *UDPConn) send(t *asyncrt.Task, b []byte, sa *unix.RawSockaddrAny, salen uint32) (int, error) {
 	for {
 		if c.closed {
 			return 0, c.opErr("write", net.ErrClosed)
@@ -268,7 +268,7 @@ func (c *UDPConn) membership(ifi *net.Interface, group netip.Addr, join bool) er
 	if join {
 		op = "join group"
 	}
-	c.rt.mustBeOnRuntime("UDPConn." + op)
+	c.mustBeOnThread("UDPConn." + op)
 	if c.closed {
 		return c.opErr(op, net.ErrClosed)
 	}
@@ -352,7 +352,7 @@ func (c *UDPConn) SetMulticastInterface(ifi *net.Interface) error {
 	if c.family6 {
 		return c.setInt(unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_IF, ifi.Index, "IPV6_MULTICAST_IF")
 	}
-	c.rt.mustBeOnRuntime("UDPConn.SetMulticastInterface")
+	c.mustBeOnThread("UDPConn.SetMulticastInterface")
 	if c.closed {
 		return c.opErr("set multicast interface", net.ErrClosed)
 	}

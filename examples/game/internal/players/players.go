@@ -27,6 +27,7 @@ import (
 	"github.com/mlange-42/arche/ecs"
 
 	"github.com/orrery-go/orrery/asyncrt"
+	"github.com/orrery-go/orrery/asyncrt/socket"
 	"github.com/orrery-go/orrery/examples/game/internal/sim"
 	"github.com/orrery-go/orrery/world"
 	"github.com/orrery-go/orrery/worldctx"
@@ -54,7 +55,7 @@ type Stats struct {
 // Server accepts players on a runtime.
 type Server struct {
 	sim      *sim.Sim
-	ln       *asyncrt.TCPListener
+	ln       *socket.TCPListener
 	sessions *asyncrt.JoinSet[struct{}]
 	active   map[*session]struct{}
 	stats    Stats
@@ -65,7 +66,7 @@ func Listen(t *asyncrt.Task, s *sim.Sim, addr string) (*Server, error) {
 	if s == nil {
 		return nil, errors.New("players: nil simulation")
 	}
-	ln, err := asyncrt.ListenTCP(t, "tcp", addr, asyncrt.ReuseAddr(true))
+	ln, err := socket.ListenTCP(t, "tcp", addr, socket.ReuseAddr(true))
 	if err != nil {
 		return nil, fmt.Errorf("players: %w", err)
 	}
@@ -115,7 +116,7 @@ func (srv *Server) Serve(t *asyncrt.Task, stop *asyncrt.CancellationToken) error
 
 type session struct {
 	srv      *Server
-	conn     *asyncrt.TCPConn
+	conn     *socket.TCPConn
 	ctx      worldctx.Ctx
 	ship     ecs.Entity
 	kills    int32
@@ -363,4 +364,4 @@ func twoFloats(f []string) (float64, float64, error) {
 	return x, y, nil
 }
 
-var _ io.Writer = (*asyncrt.TCPConn)(nil)
+var _ io.Writer = (*socket.TCPConn)(nil)

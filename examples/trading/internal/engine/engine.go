@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/orrery-go/orrery/asyncrt"
+	"github.com/orrery-go/orrery/asyncrt/socket"
 	"github.com/orrery-go/orrery/examples/internal/hdr"
 	"github.com/orrery-go/orrery/examples/trading/internal/recording"
 	"github.com/orrery-go/orrery/examples/trading/internal/soupbin"
@@ -74,7 +75,7 @@ type Engine struct {
 	latency *hdr.Histogram
 	sched   *world.Schedule
 
-	udp      *asyncrt.UDPConn
+	udp      *socket.UDPConn
 	rec      *recording.Writer
 	recStart time.Time
 	start    time.Time
@@ -146,7 +147,7 @@ func (e *Engine) Listen(t *asyncrt.Task) error {
 	if e.udp != nil {
 		return errors.New("engine: Listen called twice")
 	}
-	udp, err := asyncrt.ListenUDP(t, "udp", e.cfg.FeedAddr, asyncrt.ReadBuffer(8<<20))
+	udp, err := socket.ListenUDP(t, "udp", e.cfg.FeedAddr, socket.ReadBuffer(8<<20))
 	if err != nil {
 		return fmt.Errorf("engine: feed: %w", err)
 	}
@@ -180,7 +181,7 @@ func (e *Engine) setup(t *asyncrt.Task) error {
 	return nil
 }
 
-type tcpTransport struct{ conn *asyncrt.TCPConn }
+type tcpTransport struct{ conn *socket.TCPConn }
 
 func (c tcpTransport) send(_ *asyncrt.Task, b []byte) error {
 	_, err := c.conn.Write(b)
@@ -314,7 +315,7 @@ func (e *Engine) fetchSnapshots(t *asyncrt.Task, requests *asyncrt.Receiver[stru
 
 // fetchSnapshot logs in to the snapshot port and reads a snapshot.
 func (e *Engine) fetchSnapshot(t *asyncrt.Task) ([]byte, error) {
-	conn, err := asyncrt.DialTCP(t, "tcp", e.cfg.SnapshotAddr, asyncrt.ConnectTimeout(time.Second))
+	conn, err := socket.DialTCP(t, "tcp", e.cfg.SnapshotAddr, socket.ConnectTimeout(time.Second))
 	if err != nil {
 		return nil, err
 	}
@@ -370,7 +371,7 @@ func (e *Engine) holdSession(t *asyncrt.Task) struct{} {
 }
 
 func (e *Engine) session(t *asyncrt.Task, bo *asyncrt.Backoff) error {
-	conn, err := asyncrt.DialTCP(t, "tcp", e.cfg.OrderAddr, asyncrt.ConnectTimeout(time.Second), asyncrt.NoDelay(true))
+	conn, err := socket.DialTCP(t, "tcp", e.cfg.OrderAddr, socket.ConnectTimeout(time.Second), socket.NoDelay(true))
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/orrery-go/orrery/asyncrt"
+	"github.com/orrery-go/orrery/asyncrt/socket"
 	"github.com/orrery-go/orrery/examples/trading/internal/book"
 	"github.com/orrery-go/orrery/examples/trading/internal/itch"
 	"github.com/orrery-go/orrery/examples/trading/internal/moldudp64"
@@ -184,7 +185,7 @@ type Exchange struct {
 	msg       []byte
 	feed      feedPublisher
 
-	orderLn, snapLn *asyncrt.TCPListener
+	orderLn, snapLn *socket.TCPListener
 	stats           Stats
 	started         bool
 	failed          error // why a listener stopped early
@@ -251,10 +252,10 @@ func (x *Exchange) Start(t *asyncrt.Task) error {
 		return errors.New("exchange: Start called twice")
 	}
 	var err error
-	if x.orderLn, err = asyncrt.ListenTCP(t, "tcp", x.cfg.OrderAddr, asyncrt.ReuseAddr(true)); err != nil {
+	if x.orderLn, err = socket.ListenTCP(t, "tcp", x.cfg.OrderAddr, socket.ReuseAddr(true)); err != nil {
 		return fmt.Errorf("exchange: order entry: %w", err)
 	}
-	if x.snapLn, err = asyncrt.ListenTCP(t, "tcp", x.cfg.SnapshotAddr, asyncrt.ReuseAddr(true)); err != nil {
+	if x.snapLn, err = socket.ListenTCP(t, "tcp", x.cfg.SnapshotAddr, socket.ReuseAddr(true)); err != nil {
 		x.orderLn.Close()
 		return fmt.Errorf("exchange: snapshots: %w", err)
 	}
@@ -262,7 +263,7 @@ func (x *Exchange) Start(t *asyncrt.Task) error {
 	if x.cfg.Feed.Addr().Is6() {
 		network = "udp6"
 	}
-	udp, err := asyncrt.ListenUDP(t, network, netip.AddrPortFrom(x.cfg.Feed.Addr(), 0).String(), asyncrt.WriteBuffer(4<<20))
+	udp, err := socket.ListenUDP(t, network, netip.AddrPortFrom(x.cfg.Feed.Addr(), 0).String(), socket.WriteBuffer(4<<20))
 	if err != nil {
 		x.orderLn.Close()
 		x.snapLn.Close()

@@ -4,20 +4,21 @@ import (
 	"time"
 
 	"github.com/orrery-go/orrery/asyncrt"
+	"github.com/orrery-go/orrery/asyncrt/socket"
 	"github.com/orrery-go/orrery/examples/trading/internal/moldudp64"
 )
 
 // feedPublisher packs ITCH messages into MoldUDP64 packets and sends them.
 type feedPublisher struct {
 	x        *Exchange
-	conn     *asyncrt.UDPConn
+	conn     *socket.UDPConn
 	b        *moldudp64.Builder
 	nextSeq  uint64 // sequence number the next message gets
 	lastSend time.Time
 	scratch  []byte
 }
 
-func (f *feedPublisher) init(x *Exchange, conn *asyncrt.UDPConn) error {
+func (f *feedPublisher) init(x *Exchange, conn *socket.UDPConn) error {
 	b, err := moldudp64.NewBuilder(x.session, x.cfg.MaxPacket)
 	if err != nil {
 		return err

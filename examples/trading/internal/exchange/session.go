@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/orrery-go/orrery/asyncrt"
+	"github.com/orrery-go/orrery/asyncrt/socket"
 	"github.com/orrery-go/orrery/examples/trading/internal/book"
 	"github.com/orrery-go/orrery/examples/trading/internal/ouch"
 	"github.com/orrery-go/orrery/examples/trading/internal/soupbin"
@@ -59,7 +60,7 @@ func (u *user) position(in *instrument) *Position {
 type session struct {
 	x        *Exchange
 	u        *user
-	conn     *asyncrt.TCPConn
+	conn     *socket.TCPConn
 	out      []byte
 	spare    []byte
 	wake     *asyncrt.Sender[struct{}]
@@ -149,13 +150,13 @@ func (x *Exchange) acceptOrders(t *asyncrt.Task, tasks *asyncrt.JoinSet[struct{}
 // readPacket reads one SoupBinTCP packet into buf (which keeps any bytes
 // past it), waiting at most until deadline.
 type packetReader struct {
-	conn *asyncrt.TCPConn
+	conn *socket.TCPConn
 	buf  []byte
 	off  int // start of unparsed bytes
 	end  int
 }
 
-func newPacketReader(conn *asyncrt.TCPConn) *packetReader {
+func newPacketReader(conn *socket.TCPConn) *packetReader {
 	return &packetReader{conn: conn, buf: make([]byte, 64<<10)}
 }
 
@@ -184,7 +185,7 @@ func (r *packetReader) next() (typ byte, payload []byte, err error) {
 
 // login waits for a login request and checks it. It returns the user, or
 // nil after refusing the client.
-func (x *Exchange) login(t *asyncrt.Task, conn *asyncrt.TCPConn, r *packetReader, snapshot bool) (*user, soupbin.LoginRequest) {
+func (x *Exchange) login(t *asyncrt.Task, conn *socket.TCPConn, r *packetReader, snapshot bool) (*user, soupbin.LoginRequest) {
 	_ = conn.SetReadDeadline(t.Now().Add(3 * x.cfg.Heartbeat))
 	typ, payload, err := r.next()
 	_ = conn.SetReadDeadline(time.Time{})
@@ -218,7 +219,7 @@ func (x *Exchange) login(t *asyncrt.Task, conn *asyncrt.TCPConn, r *packetReader
 	return u, req
 }
 
-func (x *Exchange) serveOrders(t *asyncrt.Task, conn *asyncrt.TCPConn) {
+func (x *Exchange) serveOrders(t *asyncrt.Task, conn *socket.TCPConn) {
 	defer conn.Close()
 	r := newPacketReader(conn)
 	u, req := x.login(t, conn, r, false)

@@ -5,6 +5,7 @@ import (
 	"net"
 
 	"github.com/orrery-go/orrery/asyncrt"
+	"github.com/orrery-go/orrery/asyncrt/socket"
 	"github.com/orrery-go/orrery/examples/trading/internal/itch"
 	"github.com/orrery-go/orrery/examples/trading/internal/soupbin"
 )
@@ -28,7 +29,7 @@ func (x *Exchange) acceptSnapshots(t *asyncrt.Task, tasks *asyncrt.JoinSet[struc
 //
 // The runtime is single-threaded, so the snapshot is built in one step: no
 // feed message can slip between the books and the sequence number.
-func (x *Exchange) serveSnapshot(t *asyncrt.Task, conn *asyncrt.TCPConn) {
+func (x *Exchange) serveSnapshot(t *asyncrt.Task, conn *socket.TCPConn) {
 	defer conn.Close()
 	r := newPacketReader(conn)
 	if u, _ := x.login(t, conn, r, true); u == nil {
