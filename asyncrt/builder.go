@@ -84,6 +84,7 @@ type config struct {
 	signals        bool
 	stallThreshold time.Duration
 	onStall        func(StallReport)
+	remoteSpawns   int
 }
 
 // Builder configures a [Runtime]. Its methods record options and return the
@@ -105,6 +106,7 @@ func NewBuilder() *Builder {
 			eventInterval:  DefaultEventInterval,
 			pinCPU:         -1,
 			stallThreshold: DefaultStallThreshold,
+			remoteSpawns:   DefaultRemoteSpawnLimit,
 		},
 	}
 }
@@ -232,6 +234,24 @@ func (b *Builder) StallThreshold(d time.Duration) *Builder {
 // block.
 func (b *Builder) OnStall(fn func(StallReport)) *Builder {
 	b.cfg.onStall = fn
+	return b
+}
+
+// DefaultRemoteSpawnLimit is how many spawns from other goroutines a
+// runtime holds before taking them, unless [Builder.RemoteSpawnLimit] says
+// otherwise.
+const DefaultRemoteSpawnLimit = 4096
+
+// RemoteSpawnLimit bounds the spawns other goroutines may post
+// ([SpawnRemote]) before the runtime takes them at its next cycle: past it
+// SpawnRemote blocks the poster and TrySpawnRemote returns an error wrapping
+// [ErrFull]. Everything else other goroutines post is bounded by nature: a
+// cross channel by its capacity, wakes by the tasks waiting.
+func (b *Builder) RemoteSpawnLimit(n int) *Builder {
+	if n < 1 {
+		b.errs = append(b.errs, fmt.Errorf("RemoteSpawnLimit(%d): must be at least 1", n))
+	}
+	b.cfg.remoteSpawns = n
 	return b
 }
 

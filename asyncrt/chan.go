@@ -3,26 +3,24 @@ package asyncrt
 import (
 	"errors"
 	"fmt"
-)
-
-var (
-	// ErrFull is returned by TrySend on a full channel.
-	ErrFull = errors.New("asyncrt: channel full")
-	// ErrEmpty is returned by TryRecv on an empty channel.
-	ErrEmpty = errors.New("asyncrt: channel empty")
+	"strings"
 )
 
 // SendError is returned by a send that could not deliver its value: the
-// channel was closed ([ErrClosed]) or, for TrySend, full ([ErrFull]). The
-// value is handed back.
+// channel was closed ([ErrChanClosed]) or, for TrySend, full ([ErrFull]).
+// The value is handed back.
 type SendError[T any] struct {
+	// Op names the operation, "Sender.Send" say.
+	Op    string
 	Value T
 	Err   error
 }
 
-func (e *SendError[T]) Error() string { return fmt.Sprintf("%v: value not sent", e.Err) }
+func (e *SendError[T]) Error() string {
+	return fmt.Sprintf("asyncrt: %s: %s: value not sent", e.Op, strings.TrimPrefix(e.Err.Error(), "asyncrt: "))
+}
 
-// Unwrap returns ErrClosed or ErrFull.
+// Unwrap returns ErrChanClosed or ErrFull.
 func (e *SendError[T]) Unwrap() error { return e.Err }
 
 // localChan is the state of a channel between tasks of one runtime: a ring
@@ -124,12 +122,12 @@ func (c *localChan[T]) check(t *Task, op string) {
 
 // Send puts v in the channel, suspending t while it is full. Blocked senders
 // are served in the order they started waiting. It returns a *[SendError]
-// wrapping [ErrClosed] if this Sender or the Receiver is closed.
+// wrapping [ErrChanClosed] if this Sender or the Receiver is closed.
 func (s *Sender[T]) Send(t *Task, v T) error {
 	c := s.c
 	c.check(t, "Sender.Send")
 	if c.sendClosed(s) {
-		return &SendError[T]{Value: v, Err: ErrClosed}
+		return &SendError[T]{Op: "Sender.Send", Value: v, Err: ErrChanClosed}
 	}
 	if c.canSend() {
 		c.push(v)
@@ -140,7 +138,7 @@ func (s *Sender[T]) Send(t *Task, v T) error {
 		t.waitRegs()
 		if c.sendClosed(s) {
 			w.Cancel()
-			return &SendError[T]{Value: v, Err: ErrClosed}
+			return &SendError[T]{Op: "Sender.Send", Value: v, Err: ErrChanClosed}
 		}
 		if w.Woken() && (w.n.counted && c.n < len(c.buf) || c.canSend()) {
 			w.Release()
@@ -151,15 +149,15 @@ func (s *Sender[T]) Send(t *Task, v T) error {
 }
 
 // TrySend puts v in the channel if there is room now. It returns a
-// *[SendError] wrapping [ErrFull] or [ErrClosed] otherwise.
+// *[SendError] wrapping [ErrFull] or [ErrChanClosed] otherwise.
 func (s *Sender[T]) TrySend(v T) error {
 	c := s.c
 	c.rt.mustBeOnRuntime("Sender.TrySend")
 	switch {
 	case c.sendClosed(s):
-		return &SendError[T]{Value: v, Err: ErrClosed}
+		return &SendError[T]{Op: "Sender.TrySend", Value: v, Err: ErrChanClosed}
 	case !c.canSend():
-		return &SendError[T]{Value: v, Err: ErrFull}
+		return &SendError[T]{Op: "Sender.TrySend", Value: v, Err: ErrFull}
 	}
 	c.push(v)
 	return nil
@@ -176,7 +174,7 @@ func (s *Sender[T]) Clone() *Sender[T] {
 }
 
 // Close closes this Sender. Once every Sender is closed, the receivers get
-// what is still buffered, then ErrClosed. Closing twice is harmless.
+// what is still buffered, then ErrChanClosed. Closing twice is harmless.
 func (s *Sender[T]) Close() {
 	c := s.c
 	c.rt.mustBeOnRuntime("Sender.Close")
@@ -184,7 +182,7 @@ func (s *Sender[T]) Close() {
 		return
 	}
 	s.closed = true
-	c.sendQ.WakeAll() // tasks sending through this Sender get ErrClosed
+	c.sendQ.WakeAll() // tasks sending through this Sender get ErrChanClosed
 	if c.senders--; c.senders == 0 {
 		c.recvQ.WakeAll()
 	}
@@ -193,7 +191,7 @@ func (s *Sender[T]) Close() {
 // Recv takes the oldest value, suspending t while the channel is empty.
 // Waiting receivers are served in the order they started waiting. Once
 // every Sender is closed and the buffer is drained (or after the Receiver's
-// own Close) it returns [ErrClosed].
+// own Close) it returns [ErrChanClosed].
 func (r *Receiver[T]) Recv(t *Task) (T, error) {
 	c := r.c
 	c.check(t, "Receiver.Recv")
@@ -202,7 +200,7 @@ func (r *Receiver[T]) Recv(t *Task) (T, error) {
 	}
 	var zero T
 	if c.recvDone(r) {
-		return zero, ErrClosed
+		return zero, errRecvClosed
 	}
 	w := t.Enqueue(&c.recvQ)
 	for {
@@ -213,30 +211,30 @@ func (r *Receiver[T]) Recv(t *Task) (T, error) {
 		}
 		if c.recvDone(r) {
 			w.Cancel()
-			return zero, ErrClosed
+			return zero, errRecvClosed
 		}
 	}
 }
 
 // TryRecv takes the oldest value if there is one. It returns [ErrEmpty] if
-// the channel is empty, [ErrClosed] if it is empty and closed.
+// the channel is empty, [ErrChanClosed] if it is empty and closed.
 func (r *Receiver[T]) TryRecv() (T, error) {
 	c := r.c
 	c.rt.mustBeOnRuntime("Receiver.TryRecv")
 	var zero T
 	switch {
 	case r.closed:
-		return zero, ErrClosed
+		return zero, errTryRecvClosed
 	case c.canRecv():
 		return c.pop(), nil
 	case c.recvDone(r):
-		return zero, ErrClosed
+		return zero, errTryRecvClosed
 	}
-	return zero, ErrEmpty
+	return zero, errTryRecvEmpty
 }
 
 // Close closes the receiving end for every receiver: buffered values are
-// dropped, blocked receivers and senders and later ones get ErrClosed.
+// dropped, blocked receivers and senders and later ones get ErrChanClosed.
 func (r *Receiver[T]) Close() {
 	c := r.c
 	c.rt.mustBeOnRuntime("Receiver.Close")

@@ -68,10 +68,10 @@ func TestChanBasics(t *testing.T) {
 	assert.Equal(t, []int{1, 2, 3}, r.got)
 	assert.ErrorIs(t, r.full, asyncrt.ErrFull)
 	assert.ErrorIs(t, r.empty, asyncrt.ErrEmpty)
-	assert.ErrorIs(t, r.afterClose, asyncrt.ErrClosed)
-	assert.ErrorIs(t, r.sendClosed, asyncrt.ErrClosed)
+	assert.ErrorIs(t, r.afterClose, asyncrt.ErrChanClosed)
+	assert.ErrorIs(t, r.sendClosed, asyncrt.ErrChanClosed)
 	assert.Equal(t, 9, r.value, "the value comes back")
-	assert.ErrorIs(t, r.tryAfterRecvClosed, asyncrt.ErrClosed)
+	assert.ErrorIs(t, r.tryAfterRecvClosed, asyncrt.ErrChanClosed)
 }
 
 func TestChanDrainsAfterLastSenderCloses(t *testing.T) {
@@ -93,7 +93,7 @@ func TestChanDrainsAfterLastSenderCloses(t *testing.T) {
 			out = append(out, v)
 		}
 	})
-	assert.Equal(t, []string{"a", "b", "c", asyncrt.ErrClosed.Error()}, got)
+	assert.Equal(t, []string{"a", "b", "c", "asyncrt: Receiver.Recv: channel closed"}, got)
 }
 
 func TestChanReceiverCloseReleasesBlockedSenders(t *testing.T) {
@@ -118,7 +118,7 @@ func TestChanReceiverCloseReleasesBlockedSenders(t *testing.T) {
 		return errs
 	})
 	for _, err := range errs {
-		assert.ErrorIs(t, err, asyncrt.ErrClosed)
+		assert.ErrorIs(t, err, asyncrt.ErrChanClosed)
 	}
 }
 
@@ -166,7 +166,7 @@ func TestChanStress(t *testing.T) {
 				next := make([]int, senders)
 				for {
 					v, err := rx.Recv(t)
-					if errors.Is(err, asyncrt.ErrClosed) {
+					if errors.Is(err, asyncrt.ErrChanClosed) {
 						break
 					}
 					if v[1] != next[v[0]] {
@@ -214,7 +214,7 @@ func TestCrossChanFromGoroutines(t *testing.T) {
 		n := 0
 		for {
 			v, err := rx.Recv(t)
-			if errors.Is(err, asyncrt.ErrClosed) {
+			if errors.Is(err, asyncrt.ErrChanClosed) {
 				return n
 			}
 			if v[1] != next[v[0]] {
@@ -298,7 +298,7 @@ func TestCrossChanCloseAndTry(t *testing.T) {
 	})
 	assert.ErrorIs(t, errs[0], asyncrt.ErrEmpty)
 	assert.NoError(t, <-blocked)
-	assert.ErrorIs(t, s.Send(4), asyncrt.ErrClosed, "the receiver is closed")
+	assert.ErrorIs(t, s.Send(4), asyncrt.ErrChanClosed, "the receiver is closed")
 	assert.Equal(t, 0, rx.Len())
 }
 

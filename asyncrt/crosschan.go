@@ -195,7 +195,7 @@ func (*crossChan[T]) refuse() bool { return false }
 // full. Call it from goroutines that are not tasks; a task must use
 // SendTask (calling Send from a task of the receiving runtime panics: it
 // would block the thread the receiver needs). It returns a *[SendError]
-// wrapping [ErrClosed] once this sender or the receiver is closed.
+// wrapping [ErrChanClosed] once this sender or the receiver is closed.
 func (s *CrossSender[T]) Send(v T) error {
 	c := s.c
 	if c.rt.onRuntime() {
@@ -203,7 +203,7 @@ func (s *CrossSender[T]) Send(v T) error {
 			"it would block the thread the receiver runs on; use SendTask")
 	}
 	if s.closed.Load() || c.closed.Load() {
-		return &SendError[T]{Value: v, Err: ErrClosed}
+		return &SendError[T]{Op: "CrossSender.Send", Value: v, Err: ErrChanClosed}
 	}
 	if c.tryPush(v) {
 		return nil
@@ -214,7 +214,7 @@ func (s *CrossSender[T]) Send(v T) error {
 	defer c.goBlocked.Add(-1)
 	for {
 		if s.closed.Load() || c.closed.Load() {
-			return &SendError[T]{Value: v, Err: ErrClosed}
+			return &SendError[T]{Op: "CrossSender.Send", Value: v, Err: ErrChanClosed}
 		}
 		// With blocked counted, a receiver taking a value now will signal.
 		if c.tryPush(v) {
@@ -232,7 +232,7 @@ func (s *CrossSender[T]) SendTask(t *Task, v T) error {
 	c := s.c
 	for {
 		if s.closed.Load() || c.closed.Load() {
-			return &SendError[T]{Value: v, Err: ErrClosed}
+			return &SendError[T]{Op: "CrossSender.SendTask", Value: v, Err: ErrChanClosed}
 		}
 		if c.tryPush(v) {
 			return nil
@@ -251,14 +251,14 @@ func (s *CrossSender[T]) SendTask(t *Task, v T) error {
 }
 
 // TrySend puts v in the channel if there is room now; it never blocks. It
-// returns a *[SendError] wrapping [ErrFull] or [ErrClosed] otherwise.
+// returns a *[SendError] wrapping [ErrFull] or [ErrChanClosed] otherwise.
 func (s *CrossSender[T]) TrySend(v T) error {
 	c := s.c
 	switch {
 	case s.closed.Load() || c.closed.Load():
-		return &SendError[T]{Value: v, Err: ErrClosed}
+		return &SendError[T]{Op: "CrossSender.TrySend", Value: v, Err: ErrChanClosed}
 	case !c.tryPush(v):
-		return &SendError[T]{Value: v, Err: ErrFull}
+		return &SendError[T]{Op: "CrossSender.TrySend", Value: v, Err: ErrFull}
 	}
 	return nil
 }
@@ -275,7 +275,7 @@ func (s *CrossSender[T]) Clone() *CrossSender[T] {
 }
 
 // Close closes this sender. Once every sender is closed, the receiver gets
-// what is still buffered, then ErrClosed. Closing twice is harmless.
+// what is still buffered, then ErrChanClosed. Closing twice is harmless.
 func (s *CrossSender[T]) Close() {
 	if !s.closed.CompareAndSwap(false, true) {
 		return
@@ -286,7 +286,7 @@ func (s *CrossSender[T]) Close() {
 		c.wakeReceivers()
 	}
 	c.mu.Lock()
-	c.notFull.Broadcast() // blocked Sends of this sender return ErrClosed
+	c.notFull.Broadcast() // blocked Sends of this sender return ErrChanClosed
 	c.mu.Unlock()
 	c.sendQ.WakeAll()
 }
@@ -294,7 +294,7 @@ func (s *CrossSender[T]) Close() {
 // Recv takes the oldest value, suspending t while the channel is empty.
 // Waiting tasks are served in the order they started waiting. Once every
 // sender is closed and the buffer drained (or after the receiver's Close),
-// it returns [ErrClosed]. A task waiting here keeps the runtime from
+// it returns [ErrChanClosed]. A task waiting here keeps the runtime from
 // reporting a deadlock: senders are other goroutines.
 func (r *CrossReceiver[T]) Recv(t *Task) (T, error) {
 	c := r.c
@@ -304,12 +304,12 @@ func (r *CrossReceiver[T]) Recv(t *Task) (T, error) {
 	}
 	if c.avail() > c.recvQ.woken {
 		if v, err := r.tryRecv(); err != ErrEmpty {
-			return v, err
+			return v, recvErr(err)
 		}
 	}
 	var zero T
 	if r.closed {
-		return zero, ErrClosed
+		return zero, errCrossRecvClosed
 	}
 	w := t.Enqueue(&c.recvQ)
 	c.recvWaiting.Store(true)
@@ -327,25 +327,40 @@ func (r *CrossReceiver[T]) Recv(t *Task) (T, error) {
 			w.Cancel()
 			v, err := r.tryRecv()
 			if err == ErrEmpty {
-				err = ErrClosed
+				err = ErrChanClosed
 			}
-			return v, err
+			return v, recvErr(err)
 		}
 	}
 }
 
+// recvErr names CrossReceiver.Recv in a closed channel's error.
+func recvErr(err error) error {
+	if err == ErrChanClosed {
+		return errCrossRecvClosed
+	}
+	return err
+}
+
 // TryRecv takes the oldest value if there is one: [ErrEmpty] if there is
-// none, [ErrClosed] if there will be none.
+// none, [ErrChanClosed] if there will be none.
 func (r *CrossReceiver[T]) TryRecv() (T, error) {
 	r.c.rt.mustBeOnRuntime("CrossReceiver.TryRecv")
-	return r.tryRecv()
+	v, err := r.tryRecv()
+	switch err {
+	case ErrEmpty:
+		err = errCrossTryRecvEmpty
+	case ErrChanClosed:
+		err = errCrossTryRecvClosed
+	}
+	return v, err
 }
 
 func (r *CrossReceiver[T]) tryRecv() (T, error) {
 	c := r.c
 	var zero T
 	if r.closed {
-		return zero, ErrClosed
+		return zero, ErrChanClosed
 	}
 	if v, ok := c.tryPop(); ok {
 		return v, nil
@@ -356,13 +371,13 @@ func (r *CrossReceiver[T]) tryRecv() (T, error) {
 		if v, ok := c.tryPop(); ok {
 			return v, nil
 		}
-		return zero, ErrClosed
+		return zero, ErrChanClosed
 	}
 	return zero, ErrEmpty
 }
 
 // Close closes the receiving end: buffered values are dropped, and blocked
-// or later sends return ErrClosed with their value.
+// or later sends return ErrChanClosed with their value.
 func (r *CrossReceiver[T]) Close() {
 	c := r.c
 	c.rt.mustBeOnRuntime("CrossReceiver.Close")
@@ -390,7 +405,7 @@ func (r *CrossReceiver[T]) Len() int { return int(r.c.enq.Load() - r.c.deq.Load(
 // Forward starts a goroutine that moves values from the Go channel ch into
 // a new cross channel of rt with the given capacity, so that a task can
 // receive from ch without blocking its runtime. When ch is closed and
-// drained, the receiver gets ErrClosed. Closing the receiver, or the
+// drained, the receiver gets ErrChanClosed. Closing the receiver, or the
 // runtime, stops the goroutine; a value it had already taken from ch is then
 // dropped.
 func Forward[T any](rt *Runtime, ch <-chan T, capacity int) (*CrossReceiver[T], error) {
@@ -423,7 +438,7 @@ func Forward[T any](rt *Runtime, ch <-chan T, capacity int) (*CrossReceiver[T], 
 				if err == nil {
 					break
 				}
-				if errors.Is(err, ErrClosed) {
+				if errors.Is(err, ErrChanClosed) {
 					return
 				}
 				select {

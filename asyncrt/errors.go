@@ -3,6 +3,7 @@ package asyncrt
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 var (
@@ -20,8 +21,21 @@ var (
 	// pool has no free coroutine.
 	ErrPoolFull = errors.New("asyncrt: task pool is full")
 
-	// ErrClosed is returned when the runtime has been closed.
+	// ErrClosed is returned when the runtime has been closed. It is not
+	// ErrChanClosed: errors.Is tells the two apart.
 	ErrClosed = errors.New("asyncrt: runtime closed")
+
+	// ErrChanClosed is returned by channel operations once the channel is
+	// closed: every sender closed and the buffer drained, or the receiver
+	// closed.
+	ErrChanClosed = errors.New("asyncrt: channel closed")
+
+	// ErrFull is returned by TrySend on a full channel, and by
+	// TrySpawnRemote when the runtime holds its limit of pending spawns.
+	ErrFull = errors.New("asyncrt: full")
+
+	// ErrEmpty is returned by TryRecv on an empty channel.
+	ErrEmpty = errors.New("asyncrt: channel empty")
 
 	// ErrBusy is returned by [BlockOn] when another BlockOn is already driving
 	// the same runtime from another goroutine.
@@ -39,6 +53,31 @@ var (
 	// called runtime.Goexit (for example through testing.T.FailNow). See the
 	// package documentation: the task's coroutine cannot be reclaimed.
 	ErrGoexit = errors.New("asyncrt: task called runtime.Goexit")
+)
+
+// opError names the operation that failed around one of the errors above.
+// The package's instances are made once, so returning one allocates
+// nothing.
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string {
+	return "asyncrt: " + e.op + ": " + strings.TrimPrefix(e.err.Error(), "asyncrt: ")
+}
+
+func (e *opError) Unwrap() error { return e.err }
+
+var (
+	errRecvClosed         error = &opError{"Receiver.Recv", ErrChanClosed}
+	errTryRecvClosed      error = &opError{"Receiver.TryRecv", ErrChanClosed}
+	errTryRecvEmpty       error = &opError{"Receiver.TryRecv", ErrEmpty}
+	errCrossRecvClosed    error = &opError{"CrossReceiver.Recv", ErrChanClosed}
+	errCrossTryRecvClosed error = &opError{"CrossReceiver.TryRecv", ErrChanClosed}
+	errCrossTryRecvEmpty  error = &opError{"CrossReceiver.TryRecv", ErrEmpty}
+	errSelectRecvClosed   error = &opError{"OnRecv", ErrChanClosed}
+	errInboxFull          error = &opError{"TrySpawnRemote", ErrFull}
 )
 
 // errSuspendWhileBusy is what a task that suspends with its World locked

@@ -29,6 +29,13 @@ type inbox struct {
 	spare  []inboxJob
 	attn   *atomic.Uint32 // the runtime's attention word: attnInbox says jobs wait
 	closed bool
+	// Remote spawns are the one job other goroutines can post without
+	// bound (every other job is coalesced per waiting task or per source),
+	// so they are counted and limited: a poster past the limit waits on
+	// room, or is refused.
+	spawns     int
+	spawnLimit int
+	room       sync.Cond
 	// fdMu guards the runtime's eventfd against being closed while a poke
 	// writes it.
 	fdMu     sync.RWMutex
@@ -55,6 +62,31 @@ func (ib *inbox) post(rt *Runtime, j inboxJob) bool {
 	return true
 }
 
+// postSpawn queues a remote spawn, waiting while spawnLimit spawns are
+// pending if block is set, refused with errInboxFull otherwise.
+func (ib *inbox) postSpawn(rt *Runtime, j inboxJob, block bool) error {
+	ib.mu.Lock()
+	for !ib.closed && ib.spawns >= ib.spawnLimit {
+		if !block {
+			ib.mu.Unlock()
+			return errInboxFull
+		}
+		ib.room.Wait()
+	}
+	if ib.closed {
+		ib.mu.Unlock()
+		return ErrClosed
+	}
+	ib.spawns++
+	ib.jobs = append(ib.jobs, j)
+	ib.attn.Or(attnInbox)
+	ib.mu.Unlock()
+	if rt.parked.CompareAndSwap(true, false) {
+		ib.wake(rt)
+	}
+	return nil
+}
+
 // wake writes the runtime's eventfd, unless the runtime is closed. The read
 // lock keeps Close from closing the descriptor during the write.
 func (ib *inbox) wake(rt *Runtime) {
@@ -73,6 +105,10 @@ func (ib *inbox) take() []inboxJob {
 	ib.jobs = ib.spare[:0]
 	ib.spare = nil
 	ib.attn.And(^uint32(attnInbox))
+	if ib.spawns > 0 {
+		ib.spawns = 0
+		ib.room.Broadcast()
+	}
 	return jobs
 }
 
@@ -106,6 +142,7 @@ func (ib *inbox) refuseAll() int {
 func (ib *inbox) close() int {
 	ib.mu.Lock()
 	ib.closed = true
+	ib.room.Broadcast()
 	ib.mu.Unlock()
 	ib.fdMu.Lock()
 	ib.fdClosed = true
@@ -127,28 +164,52 @@ func (h *Handle) Wake() { h.rt.poke() }
 // returns a handle to wait for its result. The task runs while a BlockOn (or
 // a Shutdown) drives the runtime; a parked runtime is woken for it. The
 // error is [ErrClosed] if the runtime is closed.
+//
+// The runtime takes at most [Builder.RemoteSpawnLimit] spawns between two of
+// its cycles: past that, SpawnRemote blocks the calling goroutine until the
+// runtime has taken them (or closes), so a flood of spawns from other
+// goroutines is held back instead of growing memory without limit. Do not
+// call it from a task (of any runtime): use [TrySpawnRemote] there.
 func SpawnRemote[T any](h *Handle, fn func(*Task) T) (*RemoteHandle[T], error) {
+	return spawnRemote(h, fn, true, "SpawnRemote")
+}
+
+// TrySpawnRemote is [SpawnRemote] that never blocks: when the runtime has
+// RemoteSpawnLimit spawns pending it returns an error wrapping [ErrFull].
+func TrySpawnRemote[T any](h *Handle, fn func(*Task) T) (*RemoteHandle[T], error) {
+	return spawnRemote(h, fn, false, "TrySpawnRemote")
+}
+
+func spawnRemote[T any](h *Handle, fn func(*Task) T, block bool, op string) (*RemoteHandle[T], error) {
 	if h == nil || h.rt == nil {
-		return nil, errors.New("asyncrt: SpawnRemote called with a nil *Handle")
+		return nil, errors.New("asyncrt: " + op + " called with a nil *Handle")
 	}
 	if fn == nil {
-		return nil, errors.New("asyncrt: SpawnRemote called with a nil function")
+		return nil, errors.New("asyncrt: " + op + " called with a nil function")
+	}
+	if block && h.rt.onRuntime() {
+		panic("asyncrt: SpawnRemote called from a task of the target runtime: it could block the " +
+			"thread that must take the spawn; use Spawn, or TrySpawnRemote")
 	}
 	r := &RemoteHandle[T]{fn: fn}
 	r.rt = h.rt
 	r.done = make(chan struct{})
-	if !h.rt.inbox.post(h.rt, r) {
-		return nil, ErrClosed
+	if err := h.rt.inbox.postSpawn(h.rt, r, block); err != nil {
+		if err == ErrClosed {
+			return nil, &opError{op, ErrClosed}
+		}
+		return nil, err
 	}
 	return r, nil
 }
 
 // remoteCore is the untyped part of a RemoteHandle.
 type remoteCore struct {
-	rt   *Runtime
-	done chan struct{}
-	err  error
-	key  slab.Key // set on the runtime's thread when the task starts
+	rt          *Runtime
+	done        chan struct{}
+	err         error
+	key         slab.Key // set on the runtime's thread when the task starts
+	abortPosted atomic.Bool
 }
 
 // RemoteHandle is the result of a task started by [SpawnRemote]. Its methods
@@ -184,7 +245,12 @@ func (r *RemoteHandle[T]) Done() <-chan struct{} { return r.done }
 
 // Abort asks the runtime to abort the task, as [JoinHandle.Abort] does;
 // Wait then returns [ErrAborted] unless the task finished first.
-func (r *RemoteHandle[T]) Abort() { r.rt.inbox.post(r.rt, remoteAbort{&r.remoteCore}) }
+// Repeated calls before the runtime takes the first coalesce.
+func (r *RemoteHandle[T]) Abort() {
+	if r.abortPosted.CompareAndSwap(false, true) {
+		r.rt.inbox.post(r.rt, remoteAbort{&r.remoteCore})
+	}
+}
 
 func (r *RemoteHandle[T]) runOnRuntime(rt *Runtime) {
 	rec := rt.insertTask(r, rt.newTask(false), rt.defaultWorld())
@@ -212,6 +278,7 @@ func (r *RemoteHandle[T]) deliver(err error) {
 type remoteAbort struct{ c *remoteCore }
 
 func (a remoteAbort) runOnRuntime(rt *Runtime) {
+	a.c.abortPosted.Store(false)
 	if rec, ok := rt.tasks.Get(a.c.key); ok {
 		rt.abort(rec)
 	}

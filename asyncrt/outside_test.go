@@ -515,3 +515,45 @@ func TestHandleWakesAParkedRuntime(t *testing.T) {
 	rt.ShutdownHandle().Trigger()
 	<-done
 }
+
+// A flood of spawns from another goroutine is held back at the runtime's
+// limit: TrySpawnRemote is refused, SpawnRemote waits until the runtime has
+// taken what was pending, and nothing is lost.
+func TestRemoteSpawnsAreBounded(t *testing.T) {
+	rt := newRuntime(t, asyncrt.NewBuilder().RemoteSpawnLimit(4))
+	h := rt.Handle()
+	done := asyncrt.NewNotify(rt)
+	count := 0
+	task := func(*asyncrt.Task) int { count++; done.Notify(); return count }
+	var handles []*asyncrt.RemoteHandle[int]
+	for range 4 { // no BlockOn runs: the spawns wait in the inbox
+		r, err := asyncrt.SpawnRemote(h, task)
+		require.NoError(t, err)
+		handles = append(handles, r)
+	}
+	_, err := asyncrt.TrySpawnRemote(h, task)
+	require.ErrorIs(t, err, asyncrt.ErrFull)
+	assert.ErrorContains(t, err, "TrySpawnRemote")
+	fifth := make(chan *asyncrt.RemoteHandle[int])
+	go func() {
+		r, err := asyncrt.SpawnRemote(h, task) // waits for room
+		if err != nil {
+			panic(err)
+		}
+		fifth <- r
+	}()
+	block(t, rt, func(t *asyncrt.Task) int {
+		for count < 5 {
+			done.Wait(t)
+		}
+		return 0
+	})
+	handles = append(handles, <-fifth)
+	for _, r := range handles {
+		_, err := r.Wait()
+		require.NoError(t, err)
+	}
+	rt.Close()
+	_, err = asyncrt.SpawnRemote(h, task)
+	assert.ErrorIs(t, err, asyncrt.ErrClosed)
+}

@@ -118,6 +118,8 @@ func start(worlds []World, cfg config) (*Runtime, error) {
 	}
 	rt.slot = make(chan struct{}, 1)
 	rt.inbox.attn = &rt.attn
+	rt.inbox.spawnLimit = cfg.remoteSpawns
+	rt.inbox.room.L = &rt.inbox.mu
 	rt.shutdown.waiters.external = true
 	rt.tasks, _ = slab.NewUnbounded[taskRec](0)
 	rt.ios, _ = slab.NewUnbounded[ioRec](0)

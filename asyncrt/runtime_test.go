@@ -258,7 +258,8 @@ func TestPanicPolicyString(t *testing.T) {
 
 func TestErrorsAreDistinct(t *testing.T) {
 	all := []error{asyncrt.ErrAborted, asyncrt.ErrDeadlock, asyncrt.ErrPoolFull, asyncrt.ErrClosed,
-		asyncrt.ErrBusy, asyncrt.ErrJoined, asyncrt.ErrInvalidHandle, asyncrt.ErrGoexit}
+		asyncrt.ErrBusy, asyncrt.ErrJoined, asyncrt.ErrInvalidHandle, asyncrt.ErrGoexit,
+		asyncrt.ErrChanClosed, asyncrt.ErrFull, asyncrt.ErrEmpty, asyncrt.ErrElapsed}
 	for i, a := range all {
 		for j, b := range all {
 			assert.Equal(t, i == j, errors.Is(a, b), "%v vs %v", a, b)

@@ -80,13 +80,13 @@ type RecvCase[T any] struct {
 }
 
 // OnRecv is a Select case that receives from r. When it wins, Value holds
-// the value and Err is nil, or Err is ErrClosed.
+// the value and Err is nil, or Err is ErrChanClosed.
 func OnRecv[T any](r *Receiver[T]) *RecvCase[T] { return &RecvCase[T]{r: r} }
 
 // Value returns what the case received.
 func (c *RecvCase[T]) Value() T { return c.v }
 
-// Err returns ErrClosed if the channel was closed, else nil.
+// Err returns ErrChanClosed if the channel was closed, else nil.
 func (c *RecvCase[T]) Err() error { return c.err }
 
 // Begin implements [SelectCase].
@@ -98,12 +98,12 @@ func (c *RecvCase[T]) Poll(*Task) bool {
 	var zero T
 	switch {
 	case c.r.closed || ch.recvClosed:
-		c.v, c.err = zero, ErrClosed
+		c.v, c.err = zero, errSelectRecvClosed
 	case ch.n > 0 && (ch.canRecv() || c.w.Woken() && c.w.n.counted):
 		c.w.Release()
 		c.v, c.err = ch.pop(), nil
 	case ch.recvDone(c.r):
-		c.v, c.err = zero, ErrClosed
+		c.v, c.err = zero, errSelectRecvClosed
 	default:
 		return false
 	}
@@ -126,7 +126,7 @@ type SendCase[T any] struct {
 }
 
 // OnSend is a Select case that sends v on s. When it wins, Err is nil, or a
-// *SendError wrapping ErrClosed.
+// *SendError wrapping ErrChanClosed.
 func OnSend[T any](s *Sender[T], v T) *SendCase[T] { return &SendCase[T]{s: s, v: v} }
 
 // Err returns the send's error.
@@ -140,7 +140,7 @@ func (c *SendCase[T]) Poll(*Task) bool {
 	ch := c.s.c
 	switch {
 	case ch.sendClosed(c.s):
-		c.err = &SendError[T]{Value: c.v, Err: ErrClosed}
+		c.err = &SendError[T]{Op: "OnSend", Value: c.v, Err: ErrChanClosed}
 	case ch.n < len(ch.buf) && (ch.canSend() || c.w.Woken() && c.w.n.counted):
 		c.w.Release()
 		ch.push(c.v)
@@ -171,7 +171,7 @@ func OnCrossRecv[T any](r *CrossReceiver[T]) *CrossRecvCase[T] { return &CrossRe
 // Value returns what the case received.
 func (c *CrossRecvCase[T]) Value() T { return c.v }
 
-// Err returns ErrClosed if the channel was closed, else nil.
+// Err returns ErrChanClosed if the channel was closed, else nil.
 func (c *CrossRecvCase[T]) Err() error { return c.err }
 
 // Begin implements [SelectCase].
@@ -195,13 +195,13 @@ func (c *CrossRecvCase[T]) Poll(*Task) bool {
 	var zero T
 	switch {
 	case c.r.closed || ch.closed.Load():
-		c.v, c.err = zero, ErrClosed
+		c.v, c.err = zero, errSelectRecvClosed
 	case ch.senders.Load() == 0:
 		// Every sender has closed: take what is left, then report the end.
 		v, ok := ch.tryPop()
 		c.v, c.err = v, nil
 		if !ok {
-			c.v, c.err = zero, ErrClosed
+			c.v, c.err = zero, errSelectRecvClosed
 		}
 	default:
 		return false
