@@ -1,21 +1,56 @@
 // Package asyncrt is Orrery's single-threaded async runtime: coroutine tasks
-// driven by an executor on one goroutine locked to one OS thread.
+// driven by an executor on one goroutine locked to one OS thread. It runs on
+// Linux (epoll), amd64 and arm64, and stands alone: a World of state is
+// optional and plugs in through the [World] interface.
 //
 // # Tasks
 //
 // A task is a function func(*Task) T running as a coroutine (made with
 // iter.Pull). Only one task runs at a time, on the runtime's thread, and it
 // runs until it reaches a suspension point: [Task.Yield], [JoinHandle.Await],
-// and the time, IO and channel operations of the rest of the package. There
+// [Task.Wait], and the time, IO and channel operations built on them. There
 // it gives the thread back to the executor, which resumes another ready task.
 // Code between two suspension points is never interleaved with another task,
-// so tasks share data — and the [world.World] — without locks.
+// so tasks share data without locks.
 //
 // [BlockOn] runs a root task and everything it spawns until the root returns.
 // [Spawn] starts a task on a coroutine of its own; [SpawnPooled] reuses
 // coroutines made in advance, so spawning costs no allocation beyond the
 // closure. Both return a [JoinHandle] to await the result, abort the task or
-// detach it.
+// detach it. Any number of tasks may await one task; the first to resume
+// after it finishes takes the result.
+//
+// # The waiting layer
+//
+// A task suspends only by waiting on something, and one mechanism serves
+// every source of wake-ups: timers, join handles, channels, [Notify],
+// cancellation tokens, IO readiness, [Select], and the sources you write.
+//
+//   - A registration ([Waiter]) is one wait of one task on one source: a node
+//     from the runtime's pool (nothing is allocated per wait) in the source's
+//     FIFO queue — a [WaitQueue], or a [SharedWaitQueue] for a source other
+//     goroutines feed — made with [Task.Enqueue], [SharedWaitQueue.Enqueue]
+//     or [Task.NewWaiter].
+//   - The task waits with [Task.Wait] until a registration is woken, in a
+//     loop that checks the source's condition (Wait may return for a wake
+//     meant for another of its registrations), then ends the registration
+//     with [Waiter.Release].
+//   - A source wakes the first ([WaitQueue.WakeOne]), the first n or all of
+//     its registrations; from another goroutine, through a [Waker]. A wake is
+//     delivered once: a registration woken by WakeOne that is cancelled
+//     unused — its task aborted, timed out, or chose another Select case —
+//     passes the wake to the next registration in line.
+//   - A registration belongs to exactly one wait. Waking or cancelling it
+//     touches nothing else; each Sleep, Select timeout and [Waiter.WakeAt]
+//     has a timer of its own. Whatever a task still holds when it finishes,
+//     or when a [Timeout] unwinds past it, is cancelled for it: nothing
+//     outlives its task, and [Stats] reports live registrations and pending
+//     timers, both 0 once every task has ended.
+//
+// The WaitQueue example builds a counting semaphore outside the package with
+// this API alone; package tasksync builds Semaphore, Watch and Broadcast the
+// same way, and package socket builds TCP and UDP on [RegisterFD]. A source
+// of your own becomes a Select case by implementing [SelectCase].
 //
 // # Cancellation
 //
@@ -27,6 +62,7 @@
 // recover in a task: re-panic them, as with any Go code that recovers.
 // Deferred calls that run during an abort cannot suspend: a suspension point
 // reached while unwinding panics again with the same signal.
+// [CancellationToken] trees cancel tasks and goroutines alike.
 //
 // # Panics
 //
@@ -50,54 +86,87 @@
 //
 // Each cycle takes in what other goroutines sent, polls up to
 // TasksPerCycle ready tasks (those woken meanwhile wait for the next cycle),
-// fires due timers, and every EventInterval cycles checks IO. With nothing
-// ready, the runtime parks in epoll until the next timer or a wake-up
-// ([Park], the default; it uses no CPU), or keeps polling ([Spin]: lowest
-// latency, one busy core). A root waiting on something that can never
-// happen ends BlockOn with [ErrDeadlock].
+// fires due timers, runs the systems of an attached [World], and every
+// EventInterval cycles checks IO. With nothing ready, the runtime parks in
+// epoll until the next timer or a wake-up ([Park], the default; it uses no
+// CPU), or keeps polling ([Spin]: lowest latency, one busy core). A root
+// waiting on something that can never happen — no ready task, no pending
+// timer, no registration something outside the tasks could wake (IO, another
+// goroutine, a [Waker] handed out) — ends BlockOn with [ErrDeadlock].
 //
 // # Other goroutines
 //
 // [Runtime.Handle] reaches the runtime from any goroutine: [SpawnRemote]
-// runs a task there and hands back its result; [Notify] wakes its tasks.
-// From a task, [Go] runs blocking code on a goroutine of its own and waits
-// for it without stalling the runtime. A parked runtime is woken through an
-// eventfd; a busy one finds the work at the start of its next cycle.
-// [Runtime.Shutdown] stops gracefully: the shutdown signal fires
-// ([Task.ShutdownSignal]; SIGINT and SIGTERM too, with
-// [Builder.SignalHandlers]), running tasks get a deadline to finish, and
-// stragglers are aborted. A stall watchdog counts tasks that hold the thread
-// too long ([Builder.StallThreshold]).
+// runs a task there and hands back its result; [Notify] wakes its tasks; a
+// [Waker] wakes one registration. From a task, [Go] runs blocking code on a
+// goroutine of its own and waits for it without stalling the runtime. A
+// parked runtime is woken through an eventfd; a busy one finds the work at
+// the start of its next cycle. What other goroutines post is bounded: cross
+// channels by their capacity, remote spawns by [Builder.RemoteSpawnLimit],
+// wakes by the registrations waiting. [Runtime.Shutdown] stops gracefully:
+// the shutdown signal fires ([Task.ShutdownSignal]; SIGINT and SIGTERM too,
+// with [Builder.SignalHandlers]), running tasks get a deadline to finish,
+// and stragglers are aborted. A stall watchdog reports tasks that hold the
+// thread too long ([Builder.StallThreshold]).
 //
-// # Networking
+// # IO
 //
-// [ListenTCP], [DialTCP], [ListenUDP] and [DialUDP] make non-blocking
-// sockets registered, edge-triggered, with the runtime's epoll poller. A
-// [TCPConn] is a net.Conn inside a task of its runtime (bufio, io.ReadFull,
-// encoding/binary and crypto/tls work on it); its operations suspend the
-// calling task, one task may read while another writes, and deadlines live
-// on the timer wheel. Errors are package net's: io.EOF, net.ErrClosed,
-// os.ErrDeadlineExceeded, wrapped syscall.Errno values. [UDPConn] adds
-// allocation-free RecvFrom/SendTo on netip.AddrPort and the multicast
-// options of a market-data receiver.
+// [RegisterFD] registers any non-blocking descriptor with the runtime's
+// epoll poller, edge-triggered: a socket, an eventfd, a timerfd, inotify, a
+// library's descriptor. Tasks wait for readiness with [FD.WaitReadable] and
+// [FD.WaitWritable], or in Select with [OnReadable] and [OnWritable].
+// Package socket (TCP, UDP, net.Conn) is built on exactly that API.
 //
-// # Channels, cancellation and Select
+// # Channels and Select
 //
 // [NewChan] connects the tasks of one runtime (no atomics, no locks);
-// [NewCrossChan] carries values from any goroutine into one, and [Forward]
-// adapts an ordinary Go channel. A [CancellationToken] tree cancels tasks and
-// goroutines alike and offers a context.Context. [Select] waits for the first
-// of channel receives and sends, timeouts, cancellation, join handles and
-// notifications, and leaves nothing registered with the cases that lost.
-// [JoinSet] collects results as tasks finish; [Backoff] spaces out retries.
+// [NewCrossChan] carries values from any goroutine, or a task of another
+// runtime, into one; [Forward] adapts an ordinary Go channel. Any number of
+// tasks may send and receive on one channel, served in FIFO order. [Select]
+// waits for the first of several cases and leaves nothing registered with
+// the cases that lost. [JoinSet] collects results as tasks finish;
+// [Backoff] spaces out retries.
+//
+// # Errors
+//
+// Misuse — a programming error — panics with a message that says what to do
+// instead: a *Task used outside its task or after its function returned, a
+// task API called from another goroutine, BlockOn or Close from inside a
+// task, suspending while the World is locked, a nil function. Everything
+// that can go wrong at run time is a returned error, and every returned
+// error names the operation that failed. Test them with errors.Is:
+//
+//	error              returned by                               meaning
+//	ErrClosed          BlockOn, SpawnRemote, RemoteHandle.Wait,  the runtime is closed (or a spawn
+//	                   Await of a refused task                    was refused while it shut down)
+//	ErrChanClosed      Recv, Send and their Try and Select forms the channel is closed
+//	ErrFull            TrySend, TrySpawnRemote                   no room now
+//	ErrEmpty           TryRecv                                   no value now
+//	ErrAborted         Await, RemoteHandle.Wait                  the task was aborted
+//	*PanicError        Await, BlockOn, RemoteHandle.Wait, Go     the task panicked (value and stack)
+//	ErrDeadlock        BlockOn; Await of the task itself         nothing could ever wake the root
+//	ErrElapsed         Timeout, TimeoutAt                        the deadline passed first
+//	ErrJoined          Await, OnJoin                             the result was taken or detached
+//	ErrInvalidHandle   Await, OnJoin                             the zero handle, or another runtime's
+//	ErrPoolFull        SpawnPooled                               a bounded pool has no free coroutine
+//	ErrBusy            BlockOn                                   another BlockOn drives the runtime
+//	ErrGoexit          Await                                     the task called runtime.Goexit
+//	os.ErrClosed       FD methods                                the descriptor was deregistered
+//	os.ErrDeadlineExceeded  FD waits                             the direction's deadline passed
+//
+// "Runtime closed" and "channel closed" are different errors: errors.Is
+// tells them apart.
 //
 // # Rules for tasks
 //
-//   - Pass the *Task explicitly, and use it only inside the function it was
-//     given to. Each spawned task receives its own.
+//   - Pass the *Task explicitly. A call that may suspend, or that must run
+//     on a task's runtime, takes it; the only exceptions are the methods of
+//     standard interfaces (io.Reader, net.Conn), which find the calling task
+//     themselves ([Runtime.CurrentTask]). Use a *Task only inside the
+//     function it was given to: each spawned task receives its own.
 //   - Never block the thread: a Go channel receive, a mutex held by another
 //     goroutine, time.Sleep, or a blocking system call stalls every task on
-//     the runtime. Use the runtime's own suspension points instead.
+//     the runtime. Use the runtime's own suspension points, or [Go].
 //   - Never call runtime.LockOSThread in a task. Coroutines must be resumed
 //     under the thread-lock state they were created with, and the Go runtime
 //     treats a mismatch as a fatal error that cannot be recovered.
@@ -106,10 +175,10 @@
 //     its coroutine cannot be reclaimed and stays parked until the process
 //     exits. In tests, return errors from tasks and assert outside them.
 //   - Task APIs are for tasks of their own runtime. Called from another
-//     goroutine, from another task, or from a nested coroutine, they panic
-//     with a message saying so; [BlockOn] called from inside one of the
-//     runtime's own tasks panics too.
+//     goroutine, from another task, from a nested coroutine, or after the
+//     task's function returned, they panic with a message saying so;
+//     [BlockOn] called from inside one of the runtime's own tasks panics too.
 //
 // The goroutine checks rely on a goroutine identity read in assembly on
-// amd64 and arm64; on other architectures they are off.
+// amd64 and arm64.
 package asyncrt

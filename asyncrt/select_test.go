@@ -251,3 +251,30 @@ func TestTimeCaseResetReusesOneCase(t *testing.T) {
 	ms := time.Millisecond
 	assert.Equal(t, []time.Duration{3 * ms, 4 * ms, 4 * ms, 2004 * ms, 5000 * ms}, got)
 }
+
+// A server loop selects on the shutdown signal next to its work.
+func TestSelectOnShutdown(t *testing.T) {
+	rt := newRuntime(t, nil)
+	h := rt.ShutdownHandle()
+	got := block(t, rt, func(t *asyncrt.Task) []int {
+		tx, rx, _ := asyncrt.NewChan[int](t.Runtime(), 4)
+		_ = tx.Send(t, 1)
+		var got []int
+		work, stop := asyncrt.OnRecv(rx), asyncrt.OnShutdown()
+		for {
+			i, err := asyncrt.Select(t, stop, work)
+			if err != nil {
+				panic(err)
+			}
+			if i == 0 {
+				return append(got, -1)
+			}
+			got = append(got, work.Value())
+			if len(got) == 1 {
+				h.Trigger() // from a task too: the signal arrives through the inbox
+			}
+		}
+	})
+	assert.Equal(t, []int{1, -1}, got)
+	assert.Zero(t, rt.Stats().Registrations)
+}

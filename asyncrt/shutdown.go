@@ -92,3 +92,29 @@ func (rt *Runtime) drain(until time.Time) error {
 	rt.publishStats()
 	return err
 }
+
+// ShutdownCase completes when the runtime's shutdown signal fires: a server
+// loop selects on it next to its accept, to stop taking work.
+type ShutdownCase struct{ w Waiter }
+
+// OnShutdown is a Select case that completes once the shutdown signal of the
+// selecting task's runtime has fired (see [Task.ShutdownSignal]).
+func OnShutdown() *ShutdownCase { return &ShutdownCase{} }
+
+// Begin implements [SelectCase].
+func (c *ShutdownCase) Begin(*Task) {}
+
+// Poll implements [SelectCase].
+func (c *ShutdownCase) Poll(t *Task) bool {
+	if !t.rt.shutdown.delivered {
+		return false
+	}
+	c.w.Release()
+	return true
+}
+
+// Register implements [SelectCase].
+func (c *ShutdownCase) Register(t *Task) { c.w = t.Enqueue(&t.rt.shutdown.waiters) }
+
+// Unregister implements [SelectCase].
+func (c *ShutdownCase) Unregister(*Task) { c.w.Cancel() }
