@@ -107,17 +107,22 @@ func BenchmarkGoSpawnAwait(b *testing.B) {
 func square(*asyncrt.Task) int { return 7 * 7 }
 
 // BenchmarkTimerScheduleCancel measures starting and stopping a timer on the
-// runtime's wheel, with 10,000 other timers pending.
+// runtime's wheel, with 10,000 other timers pending: a registration of the
+// waiting layer with its own timer (what Sleep, a Select timeout and
+// Waiter.WakeAt use), armed and cancelled.
 func BenchmarkTimerScheduleCancel(b *testing.B) {
 	rt := newBenchRuntime(b, asyncrt.NewBuilder())
 	b.ReportAllocs()
 	_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
+		now := t.Now()
 		for i := range 10_000 {
-			t.NewTimer(time.Duration(i) * time.Millisecond)
+			t.NewWaiter().WakeAt(now.Add(time.Hour + time.Duration(i)*time.Millisecond))
 		}
+		at := now.Add(time.Second)
 		for b.Loop() {
-			tm := t.NewTimer(time.Second)
-			tm.Stop()
+			w := t.NewWaiter()
+			w.WakeAt(at)
+			w.Cancel()
 		}
 		return struct{}{}
 	})

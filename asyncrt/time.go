@@ -350,8 +350,12 @@ func (tm Timer) Stop() bool {
 		return false
 	}
 	tm.rt.mustBeOnRuntime("Timer.Stop")
-	pending := tm.w.Active() && tm.rt.eventTime() < tm.deadline
-	tm.w.Release()
+	n := tm.w.live()
+	if n == nil {
+		return false
+	}
+	pending := tm.rt.eventTime() < tm.deadline
+	tm.rt.endReg(n, false)
 	return pending
 }
 

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/orrery-go/orrery/asyncrt/internal/gid"
 	"github.com/orrery-go/orrery/asyncrt/internal/wheel"
 )
 
@@ -65,16 +66,15 @@ type regData struct {
 	seq     uint64 // order of registration within the task, for Timeout scopes
 	timer   wheel.Timer
 
-	// A local queue: the queue it is in, or was woken from while the wake
-	// is unresolved (q set, linked false).
+	// The queue it is in, or was woken from while the wake is unresolved
+	// (linked false): a local one (q), or a shared one (sq), whose links
+	// and slinked are guarded by sq.mu. A node is only ever in one kind, so
+	// both use prev and next.
 	q          *WaitQueue
+	sq         *SharedWaitQueue
 	prev, next *waitNode
 	linked     bool
-
-	// A shared queue; these fields are guarded by sq.mu.
-	sq           *SharedWaitQueue
-	sprev, snext *waitNode
-	slinked      bool
+	slinked    bool
 
 	// The task's list of registrations, newest first; also the free list.
 	tprev, tnext *waitNode
@@ -146,6 +146,18 @@ func (w Waiter) live() *waitNode {
 	return w.n
 }
 
+// own returns the node if the registration has not ended, after checking
+// that the caller is its task: a registration is touched only by the task
+// it belongs to (the runtime's own paths end registrations directly).
+func (w Waiter) own(op string) *waitNode {
+	n := w.live()
+	if n != nil && gid.Supported && gid.Current() != n.task.g {
+		panic("asyncrt: " + op + " called outside the task that registered: a Waiter belongs to " +
+			"its task; other goroutines wake it through its Waker")
+	}
+	return n
+}
+
 // Woken reports whether the registration has been woken and the wake not
 // yet used (by Release) or given up (by Cancel). A woken registration stays
 // woken across further Waits until it ends.
@@ -160,7 +172,7 @@ func (w Waiter) Active() bool { return w.live() != nil }
 // Release ends the registration after its wait did its job: a wake it
 // received is taken as used. Releasing an ended registration does nothing.
 func (w Waiter) Release() {
-	if n := w.live(); n != nil {
+	if n := w.own("Waiter.Release"); n != nil {
 		n.task.rt.endReg(n, false)
 	}
 }
@@ -172,7 +184,7 @@ func (w Waiter) Release() {
 // finish, or when a Timeout unwinds them, so a source needs Cancel only to
 // stop waiting early.
 func (w Waiter) Cancel() {
-	if n := w.live(); n != nil {
+	if n := w.own("Waiter.Cancel"); n != nil {
 		n.task.rt.endReg(n, true)
 	}
 }
@@ -182,8 +194,7 @@ func (w Waiter) Cancel() {
 // registration's own timer, which nothing else fires or stops. A time
 // already past wakes it at once.
 func (w Waiter) WakeAt(at time.Time) {
-	if n := w.live(); n != nil {
-		n.task.rt.mustBeOnRuntime("Waiter.WakeAt")
+	if n := w.own("Waiter.WakeAt"); n != nil {
 		n.task.rt.wakeNodeAt(n, n.task.rt.toNanos(at))
 	}
 }
@@ -205,7 +216,7 @@ func (rt *Runtime) wakeNodeAt(n *waitNode, at int64) {
 // source fed by other goroutines, or by a library's callbacks, says that
 // something may still come.
 func (w Waiter) Waker() Waker {
-	n := w.live()
+	n := w.own("Waiter.Waker")
 	if n == nil {
 		return Waker{}
 	}
@@ -425,9 +436,9 @@ func (q *SharedWaitQueue) WakeN(n int) int {
 
 func (q *SharedWaitQueue) linkBack(n *waitNode) {
 	n.sq, n.slinked = q, true
-	n.sprev, n.snext = q.tail, nil
+	n.prev, n.next = q.tail, nil
 	if q.tail != nil {
-		q.tail.snext = n
+		q.tail.next = n
 	} else {
 		q.head = n
 	}
@@ -437,9 +448,9 @@ func (q *SharedWaitQueue) linkBack(n *waitNode) {
 
 func (q *SharedWaitQueue) linkFront(n *waitNode) {
 	n.sq, n.slinked = q, true
-	n.sprev, n.snext = nil, q.head
+	n.prev, n.next = nil, q.head
 	if q.head != nil {
-		q.head.sprev = n
+		q.head.prev = n
 	} else {
 		q.tail = n
 	}
@@ -448,17 +459,17 @@ func (q *SharedWaitQueue) linkFront(n *waitNode) {
 }
 
 func (q *SharedWaitQueue) unlinkShared(n *waitNode) {
-	if n.sprev != nil {
-		n.sprev.snext = n.snext
+	if n.prev != nil {
+		n.prev.next = n.next
 	} else {
-		q.head = n.snext
+		q.head = n.next
 	}
-	if n.snext != nil {
-		n.snext.sprev = n.sprev
+	if n.next != nil {
+		n.next.prev = n.prev
 	} else {
-		q.tail = n.sprev
+		q.tail = n.prev
 	}
-	n.sprev, n.snext, n.slinked = nil, nil, false
+	n.prev, n.next, n.slinked = nil, nil, false
 	q.n.Add(-1)
 }
 
