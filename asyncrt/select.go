@@ -27,10 +27,10 @@ type SelectCase interface {
 	// failed its first Poll.
 	Register(t *Task)
 	// Unregister ends the registration Register made, if it is still on:
-	// Select calls it on every registered case before it returns. A case
-	// that lost gives up what it was woken for with Cancel, so the wake
-	// passes on. (If the task unwinds instead, the runtime cancels the
-	// registrations itself.)
+	// Select calls it on every registered case before it returns, and when
+	// the task unwinds from it (aborted, or cut by a Timeout). A case that
+	// lost gives up what it was woken for with Cancel, so the wake passes
+	// on.
 	Unregister(t *Task)
 }
 
@@ -58,13 +58,18 @@ func Select(t *Task, cases ...SelectCase) (int, error) {
 	for _, c := range cases {
 		c.Register(t)
 	}
+	// Unregister runs on every way out, unwinding included (an abort, a
+	// Timeout): a case may have to hand on what its registration held up,
+	// which the runtime's own clean-up of the registrations cannot know.
+	defer func() {
+		for _, c := range cases {
+			c.Unregister(t)
+		}
+	}()
 	for {
 		t.waitRegs()
 		for i, c := range cases {
 			if c.Poll(t) {
-				for _, c := range cases {
-					c.Unregister(t)
-				}
 				return i, nil
 			}
 		}

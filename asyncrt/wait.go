@@ -158,12 +158,22 @@ func (w Waiter) own(op string) *waitNode {
 	return n
 }
 
-// Woken reports whether the registration has been woken and the wake not
-// yet used (by Release) or given up (by Cancel). A woken registration stays
-// woken across further Waits until it ends.
+// Woken reports whether the registration has been woken since the task last
+// waited with it armed: a registration the task has seen woken is re-armed
+// by its next [Task.Wait], keeping its place at the front of its queue.
 func (w Waiter) Woken() bool {
 	n := w.live()
 	return n != nil && n.state != regArmed
+}
+
+// Promised reports whether the registration was woken by
+// [WaitQueue.WakeOne] or [WaitQueue.WakeN] — a wake counted in its queue's
+// Woken, for which a source keeps what it hands out (a value, a permit) — as
+// opposed to [WaitQueue.WakeAll], which announces a change to everyone and
+// promises nothing.
+func (w Waiter) Promised() bool {
+	n := w.live()
+	return n != nil && n.state != regArmed && n.counted
 }
 
 // Active reports whether the registration has not ended.

@@ -140,12 +140,9 @@ func (s *Semaphore) leave(w asyncrt.Waiter) {
 
 // wakeNext wakes the task first in line if no wake is in flight and there
 // are permits it may take: at most one waiter is woken at a time, so none
-// can overtake another.
-//
-// The runtime ends the registrations of a task that unwinds inside
-// asyncrt.Select without telling the source. If the task first in line was
-// blocked that way, the tasks behind it are woken here, by the next
-// operation on the semaphore (Acquire, TryAcquire, Release).
+// can overtake another. Every operation calls it, so that a line left
+// blocked by a registration that ended without the semaphore being told
+// (its task finished holding it) moves on at the next operation.
 func (s *Semaphore) wakeNext() {
 	if s.q.Len() == 0 || s.q.Woken() > 0 || s.permits < 1 {
 		return
@@ -223,15 +220,8 @@ type AcquireCase struct {
 // OnAcquire returns a Select case that takes n permits of s, waiting in
 // line as [Semaphore.Acquire] does. When it wins, Err is nil and the task
 // holds the permits, or Err wraps [ErrClosed] or [ErrInvalid]. If another
-// case wins, the case leaves the line without taking anything.
-//
-// One difference from Acquire: if the task is aborted, or its
-// [asyncrt.Timeout] expires, inside the Select while this case is first in
-// line waiting for more permits than are free, the runtime ends the case's
-// registration without the semaphore being told (a Select case has no hook
-// for that). The tasks behind it are then woken by the next Acquire,
-// TryAcquire or Release on the semaphore rather than at once. Nothing is
-// lost — permits are taken only by the task that returns with them.
+// case wins, or the task is aborted or timed out inside the Select, the case
+// leaves the line without taking anything and the task behind it is served.
 func OnAcquire(s *Semaphore, n int) *AcquireCase { return &AcquireCase{s: s, n: n} }
 
 // Err returns the error of the case's last completion: nil if it took the
