@@ -31,6 +31,7 @@ import (
 
 	"github.com/orrery-go/orrery/asyncrt"
 	"github.com/orrery-go/orrery/asyncrt/socket"
+	"github.com/orrery-go/orrery/asyncrt/tasksync"
 	"github.com/orrery-go/orrery/examples/internal/hdr"
 	"github.com/orrery-go/orrery/examples/trading/internal/recording"
 	"github.com/orrery-go/orrery/examples/trading/internal/soupbin"
@@ -79,7 +80,7 @@ type Engine struct {
 	rec      *recording.Writer
 	recStart time.Time
 	start    time.Time
-	ended    bool // the exchange ended the session
+	ended    *tasksync.Watch[bool] // the exchange ended the session
 	stopping bool
 	lastErr  error
 	ran      bool
@@ -125,7 +126,7 @@ func New(w *world.World, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, w: w, latency: latency, market: NewMarket(w)}
+	e := &Engine{cfg: cfg, w: w, latency: latency, market: NewMarket(w), ended: tasksync.NewWatch(false)}
 	if err := world.AddResource(w, e.market); err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
@@ -233,8 +234,12 @@ func (e *Engine) Run(t *asyncrt.Task, stop *asyncrt.CancellationToken) (*Report,
 		tasks.Spawn(t, e.reportLoop)
 	}
 	// Run until told to stop, or until the exchange ends the day.
-	for !stop.IsCancelled() && !e.ended {
-		_, _ = asyncrt.Select(t, asyncrt.OnCancel(stop), asyncrt.OnTimeout(100*time.Millisecond))
+	ended := e.ended.Subscribe()
+	for !stop.IsCancelled() {
+		if v, _ := ended.BorrowAndUpdate(); v {
+			break
+		}
+		_, _ = asyncrt.Select(t, asyncrt.OnCancel(stop), tasksync.OnChanged(ended))
 	}
 	e.windDown(t)
 	tasks.Shutdown(t)
@@ -358,7 +363,7 @@ func (e *Engine) holdSession(t *asyncrt.Task) struct{} {
 	for !e.stopping {
 		err := e.session(t, bo)
 		if errors.Is(err, errSessionEnded) {
-			e.ended = true
+			e.ended.Send(true)
 			return struct{}{}
 		}
 		if e.stopping {

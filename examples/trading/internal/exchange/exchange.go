@@ -30,6 +30,7 @@ import (
 
 	"github.com/orrery-go/orrery/asyncrt"
 	"github.com/orrery-go/orrery/asyncrt/socket"
+	"github.com/orrery-go/orrery/asyncrt/tasksync"
 	"github.com/orrery-go/orrery/examples/trading/internal/book"
 	"github.com/orrery-go/orrery/examples/trading/internal/itch"
 	"github.com/orrery-go/orrery/examples/trading/internal/moldudp64"
@@ -189,6 +190,9 @@ type Exchange struct {
 	stats           Stats
 	started         bool
 	failed          error // why a listener stopped early
+	// open counts the order sessions that are up: the end of the day waits
+	// on it for the sessions to close, instead of polling.
+	open *tasksync.Watch[int]
 }
 
 // New validates cfg and returns an exchange ready to Start.
@@ -207,6 +211,7 @@ func New(cfg Config) (*Exchange, error) {
 		msg:     make([]byte, 0, 128), // room for any message: encoding never allocates
 		flowRng: rand.New(rand.NewPCG(cfg.Seed, 0x6f72646572)),
 		dropRng: rand.New(rand.NewPCG(cfg.Seed, 0x64726f70)),
+		open:    tasksync.NewWatch(0),
 	}
 	for i := range cfg.Instruments {
 		name := fmt.Sprintf("SYM%04d", i+1)
@@ -320,8 +325,15 @@ func (x *Exchange) Serve(t *asyncrt.Task, stop *asyncrt.CancellationToken) error
 			u.sess.endOfDay()
 		}
 	}
-	for wait := 0; wait < 100 && x.sessionsOpen(); wait++ {
-		t.Sleep(10 * time.Millisecond)
+	open := x.open.Subscribe()
+	deadline := asyncrt.OnDeadline(t.Now().Add(time.Second))
+	for {
+		if n, _ := open.BorrowAndUpdate(); n == 0 {
+			break
+		}
+		if i, _ := asyncrt.Select(t, tasksync.OnChanged(open), deadline); i == 1 {
+			break
+		}
 	}
 	tasks.Shutdown(t)
 	x.setNow(t)
@@ -331,15 +343,6 @@ func (x *Exchange) Serve(t *asyncrt.Task, stop *asyncrt.CancellationToken) error
 	x.feed.endOfSession(t)
 	x.feed.conn.Close()
 	return x.failed
-}
-
-func (x *Exchange) sessionsOpen() bool {
-	for _, u := range x.userIDs {
-		if u.sess != nil && !u.sess.gone {
-			return true
-		}
-	}
-	return false
 }
 
 // Stats returns the exchange's counters. Call it from the exchange's

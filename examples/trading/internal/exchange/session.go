@@ -91,6 +91,8 @@ func (s *session) drop() {
 	if !s.gone {
 		s.gone = true
 		s.conn.Close()
+		n, _ := s.x.open.Borrow()
+		s.x.open.Send(n - 1)
 	}
 }
 
@@ -246,6 +248,8 @@ func (x *Exchange) serveOrders(t *asyncrt.Task, conn *socket.TCPConn) {
 		s.queue(soupbin.TypeSequencedData, msg)
 	}
 	u.sess = s
+	n, _ := x.open.Borrow()
+	x.open.Send(n + 1)
 	w := asyncrt.Spawn(t, func(t *asyncrt.Task) struct{} { s.writer(t); return struct{}{} })
 	defer func() { // also when the exchange shuts down and aborts this task
 		s.drop()
