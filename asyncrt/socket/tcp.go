@@ -215,8 +215,22 @@ func ListenTCP(t *asyncrt.Task, network, address string, opts ...Option) (*TCPLi
 // listener's NoDelay, KeepAlive and Linger settings.
 func (l *TCPListener) Accept(t *asyncrt.Task) (*TCPConn, error) {
 	for {
+		c, again, err := l.tryAccept(t)
+		if !again {
+			return c, err
+		}
+		if err := l.wait(t, dirRead); err != nil {
+			return nil, l.opErr("accept", err)
+		}
+	}
+}
+
+// tryAccept takes a connection from the queue if one is there; again says
+// the queue was empty (and readiness is cleared for the next edge).
+func (l *TCPListener) tryAccept(t *asyncrt.Task) (c *TCPConn, again bool, err error) {
+	for {
 		if l.closed {
-			return nil, l.opErr("accept", net.ErrClosed)
+			return nil, false, l.opErr("accept", net.ErrClosed)
 		}
 		var sa unix.RawSockaddrAny
 		fd, e := rawAccept(l.fd, &sa)
@@ -224,25 +238,69 @@ func (l *TCPListener) Accept(t *asyncrt.Task) (*TCPConn, error) {
 		case 0:
 			c, err := newTCPConn(t, fd, l.network, l.family6)
 			if err != nil {
-				return nil, l.opErr("accept", err)
+				return nil, false, l.opErr("accept", err)
 			}
 			if err := setTCPOpts(fd, &l.acceptCfg); err != nil {
 				c.Close()
-				return nil, l.opErr("accept", err)
+				return nil, false, l.opErr("accept", err)
 			}
-			return c, nil
+			return c, false, nil
 		case unix.EAGAIN:
-			if err := l.wait(t, dirRead); err != nil {
-				return nil, l.opErr("accept", err)
-			}
+			l.notReady(dirRead)
+			return nil, true, nil
 		case unix.EINTR, unix.ECONNABORTED:
 			// Interrupted, or the connection was reset while it waited in
 			// the queue: take the next one.
 		default:
-			return nil, l.opErr("accept", os.NewSyscallError("accept4", e))
+			return nil, false, l.opErr("accept", os.NewSyscallError("accept4", e))
 		}
 	}
 }
+
+// AcceptCase is an asyncrt.Select case that accepts a connection: the
+// "listener has a connection" case, next to a shutdown or a timeout.
+type AcceptCase struct {
+	l     *TCPListener
+	ready *asyncrt.ReadyCase
+	c     *TCPConn
+	err   error
+}
+
+// OnAccept returns a Select case that accepts the next connection of l.
+// When it wins, Conn holds the connection and Err is nil, or Err says why
+// accepting failed (net.ErrClosed once l is closed).
+func OnAccept(l *TCPListener) *AcceptCase {
+	return &AcceptCase{l: l, ready: asyncrt.OnReadable(l.reg)}
+}
+
+// Conn returns the connection the case accepted.
+func (c *AcceptCase) Conn() *TCPConn { return c.c }
+
+// Err returns the error of the case's last completion.
+func (c *AcceptCase) Err() error { return c.err }
+
+// Begin implements asyncrt.SelectCase.
+func (c *AcceptCase) Begin(t *asyncrt.Task) {
+	c.ready.Begin(t)
+	c.c, c.err = nil, nil
+}
+
+// Poll implements asyncrt.SelectCase.
+func (c *AcceptCase) Poll(t *asyncrt.Task) bool {
+	conn, again, err := c.l.tryAccept(t)
+	if again {
+		return false
+	}
+	c.c, c.err = conn, err
+	c.ready.Unregister(t)
+	return true
+}
+
+// Register implements asyncrt.SelectCase.
+func (c *AcceptCase) Register(t *asyncrt.Task) { c.ready.Register(t) }
+
+// Unregister implements asyncrt.SelectCase.
+func (c *AcceptCase) Unregister(t *asyncrt.Task) { c.ready.Unregister(t) }
 
 // Addr returns the listener's address.
 func (l *TCPListener) Addr() net.Addr { return net.TCPAddrFromAddrPort(l.local) }

@@ -411,3 +411,48 @@ func TestTCPSocketOptions(t *testing.T) {
 	assert.ErrorContains(t, r.keepAliveErr, "at least 1s")
 	assert.Equal(t, "tcp", r.local)
 }
+
+// A server loop accepts in a Select, next to its stop signal.
+func TestSelectOnAccept(t *testing.T) {
+	rt := newRuntime(t, nil)
+	type result struct {
+		first, second int
+		conn          bool
+		closedErr     error
+	}
+	r := block(t, rt, func(t *asyncrt.Task) result {
+		var r result
+		l, err := socket.ListenTCP(t, "tcp", "127.0.0.1:0")
+		if err != nil {
+			panic(err)
+		}
+		stop := asyncrt.NewCancellationToken()
+		accept := socket.OnAccept(l)
+		dialer := asyncrt.Spawn(t, func(t *asyncrt.Task) error {
+			c, err := socket.DialTCP(t, "tcp", l.AddrPort().String())
+			if err == nil {
+				c.Close()
+			}
+			return err
+		})
+		r.first, _ = asyncrt.Select(t, asyncrt.OnCancel(stop), accept)
+		if c := accept.Conn(); c != nil && accept.Err() == nil {
+			r.conn = true
+			c.Close()
+		}
+		if err, _ := dialer.Await(t); err != nil {
+			panic(err)
+		}
+		stop.Cancel()
+		r.second, _ = asyncrt.Select(t, asyncrt.OnCancel(stop), accept)
+		l.Close()
+		_, _ = asyncrt.Select(t, accept)
+		r.closedErr = accept.Err()
+		return r
+	})
+	assert.Equal(t, 1, r.first)
+	assert.True(t, r.conn)
+	assert.Equal(t, 0, r.second)
+	assert.ErrorIs(t, r.closedErr, net.ErrClosed)
+	assert.Zero(t, rt.Stats().Registrations)
+}
