@@ -1,9 +1,12 @@
 package reactor_test
 
 import (
-	"errors"
+	"fmt"
+	"os"
 	"runtime"
-	"sync/atomic"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,47 +156,131 @@ func TestWaitTimeoutNeverEarly(t *testing.T) {
 	}
 }
 
-func TestWaitSurvivesSignals(t *testing.T) {
-	p := newPoller(t)
-	tid := make(chan int, 1)
-	result := make(chan error, 1)
-	const d = 100 * time.Millisecond
-	var elapsed time.Duration
+// waitResult is what a Wait on another goroutine returned.
+type waitResult struct {
+	events  []reactor.Event
+	err     error
+	elapsed time.Duration
+}
+
+// waitOnThread runs p.Wait with timeout on a goroutine locked to its OS
+// thread and returns that thread's ID and where the result will arrive.
+func waitOnThread(p *reactor.Poller, timeout time.Duration) (tid int, result <-chan waitResult) {
+	tids := make(chan int, 1)
+	res := make(chan waitResult, 1)
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		tid <- unix.Gettid()
+		tids <- unix.Gettid()
+		events := make([]reactor.Event, 4)
 		start := time.Now()
-		n, err := p.Wait(make([]reactor.Event, 4), d)
-		elapsed = time.Since(start)
-		if err == nil && n != 0 {
-			err = errors.New("spurious event")
-		}
-		result <- err
+		n, err := p.Wait(events, timeout)
+		res <- waitResult{events[:n], err, time.Since(start)}
 	}()
-	target := <-tid
-	var sent atomic.Int32
-	stop := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			// SIGURG is the Go runtime's preemption signal: harmless, and it
-			// interrupts epoll_wait with EINTR.
-			if unix.Tgkill(unix.Getpid(), target, unix.SIGURG) == nil {
-				sent.Add(1)
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
-	}()
-	err := <-result
-	close(stop)
+	return <-tids, res
+}
+
+// epollWaits are the numbers of the system calls Wait sleeps in.
+var epollWaits = map[string][]int{
+	"amd64": {unix.SYS_EPOLL_PWAIT, unix.SYS_EPOLL_PWAIT2, 232}, // 232: epoll_wait
+	"arm64": {unix.SYS_EPOLL_PWAIT, unix.SYS_EPOLL_PWAIT2},
+}[runtime.GOARCH]
+
+// blockedInWait reports whether thread tid of this process is asleep in one
+// of the epoll wait system calls, as /proc/self/task/<tid>/syscall shows
+// ("running" while the thread is not blocked in a system call).
+func blockedInWait(t *testing.T, tid int) bool {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/syscall", tid))
 	require.NoError(t, err)
-	assert.GreaterOrEqual(t, elapsed, d, "an interrupted wait resumes with the time left")
-	assert.Positive(t, sent.Load())
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return false
+	}
+	nr, err := strconv.Atoi(f[0])
+	return err == nil && slices.Contains(epollWaits, nr)
+}
+
+// awaitBlocked waits, without sleeping, until thread tid is asleep in
+// Wait's system call. It fails the test if the wait returns first.
+func awaitBlocked(t *testing.T, tid int, result <-chan waitResult) {
+	t.Helper()
+	if epollWaits == nil {
+		t.Skipf("the epoll system call numbers of %s are not known here", runtime.GOARCH)
+	}
+	for !blockedInWait(t, tid) {
+		select {
+		case r := <-result:
+			t.Fatalf("Wait returned %d events, error %v, before it was interrupted", len(r.events), r.err)
+		default:
+			runtime.Gosched()
+		}
+	}
+}
+
+// A signal interrupts epoll_wait (EINTR); Wait goes back to waiting: it
+// returns only when there is something to report.
+func TestWaitSurvivesSignals(t *testing.T) {
+	for name, c := range map[string]struct {
+		timeout time.Duration
+		precise bool
+	}{
+		"no timeout":                        {-1, true},
+		"timeout, epoll_pwait2":             {time.Hour, true},
+		"timeout, the millisecond fallback": {time.Hour, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			prev := reactor.UsePwait2(c.precise)
+			defer reactor.UsePwait2(prev)
+			p := newPoller(t)
+			w, err := reactor.NewWaker()
+			require.NoError(t, err)
+			defer w.Close()
+			require.NoError(t, p.Register(w.Fd(), 5, reactor.Readable))
+
+			tid, result := waitOnThread(p, c.timeout)
+			for range 3 {
+				awaitBlocked(t, tid, result)
+				// SIGURG is the Go runtime's preemption signal: harmless, and
+				// it interrupts epoll_wait with EINTR. The thread is asleep
+				// in the wait: the signal wakes it.
+				require.NoError(t, unix.Tgkill(unix.Getpid(), tid, unix.SIGURG))
+			}
+			awaitBlocked(t, tid, result) // waiting again after the last one
+			require.NoError(t, w.Wake())
+			r := <-result
+			require.NoError(t, r.err)
+			require.Len(t, r.events, 1, "the wake, and nothing before it")
+			assert.Equal(t, uint64(5), r.events[0].Token)
+		})
+	}
+}
+
+// A wait with a timeout, interrupted by signals, resumes with the time left:
+// it never returns before the timeout (a lower bound the poller guarantees).
+func TestWaitSurvivesSignalsUntilItsTimeout(t *testing.T) {
+	p := newPoller(t)
+	const d = 50 * time.Millisecond
+	tid, result := waitOnThread(p, d)
+	sent := 0
+	var r waitResult
+	for done := false; !done; {
+		select {
+		case r = <-result:
+			done = true
+		default:
+			if blockedInWait(t, tid) {
+				// Interrupt the wait each time it is asleep again.
+				require.NoError(t, unix.Tgkill(unix.Getpid(), tid, unix.SIGURG))
+				sent++
+			}
+			runtime.Gosched()
+		}
+	}
+	require.NoError(t, r.err)
+	assert.Empty(t, r.events, "nothing to report")
+	assert.GreaterOrEqual(t, r.elapsed, d, "an interrupted wait resumes with the time left")
+	t.Logf("interrupted %d times", sent)
 }
 
 func TestWakerInterruptsWait(t *testing.T) {
@@ -203,14 +290,14 @@ func TestWakerInterruptsWait(t *testing.T) {
 	defer w.Close()
 	require.NoError(t, p.Register(w.Fd(), 99, reactor.Readable))
 
-	go func() {
-		time.Sleep(20 * time.Millisecond)
-		_ = w.Wake()
-		_ = w.Wake() // coalesces
-	}()
-	evs := wait(t, p, -1)
-	require.Len(t, evs, 1)
-	assert.Equal(t, uint64(99), evs[0].Token)
+	tid, result := waitOnThread(p, -1)
+	awaitBlocked(t, tid, result) // asleep in the wait, with no timeout
+	require.NoError(t, w.Wake())
+	require.NoError(t, w.Wake()) // coalesces
+	r := <-result
+	require.NoError(t, r.err)
+	require.Len(t, r.events, 1)
+	assert.Equal(t, uint64(99), r.events[0].Token)
 	require.NoError(t, w.Drain())
 	assert.Empty(t, wait(t, p, 0), "drained: quiet until the next Wake")
 	require.NoError(t, w.Drain(), "draining an empty waker is harmless")

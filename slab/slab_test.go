@@ -4,7 +4,6 @@ import (
 	"errors"
 	"runtime"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -200,16 +199,23 @@ func TestRemoveDropsReference(t *testing.T) {
 		_, ok := s.Remove(k)
 		require.True(t, ok)
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
+	// A cleanup runs on its own goroutine some time after the collection
+	// that found the object unreachable; runtime.GC waits for the sweep,
+	// and yielding lets the cleanup goroutine run. A few collections are
+	// enough for an unreachable object; a reachable one is never freed.
+	for range 100 {
 		runtime.GC()
-		select {
-		case <-freed:
-			runtime.KeepAlive(s)
-			return
-		case <-time.After(10 * time.Millisecond):
+		for range 100 {
+			select {
+			case <-freed:
+				runtime.KeepAlive(s)
+				return
+			default:
+				runtime.Gosched()
+			}
 		}
 	}
+	runtime.KeepAlive(s)
 	t.Fatal("the removed value is still reachable from the slab")
 }
 

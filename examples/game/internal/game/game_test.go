@@ -12,9 +12,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/orrery-go/orrery/examples/game/internal/game"
-	"github.com/orrery-go/orrery/examples/internal/leaktest"
 )
 
 func headless(t *testing.T, seed uint64) *game.Result {
@@ -25,14 +25,13 @@ func headless(t *testing.T, seed uint64) *game.Result {
 }
 
 func TestHeadlessRunsAreDeterministic(t *testing.T) {
-	leaktest.Check(t)
+	defer goleak.VerifyNone(t)
 	a, b, c := headless(t, 7), headless(t, 7), headless(t, 8)
 	assert.Equal(t, a.Checksum, b.Checksum, "the same seed, the same World")
 	assert.Equal(t, a.Stats, b.Stats)
 	assert.NotEqual(t, a.Checksum, c.Checksum, "another seed, another game")
 	assert.Greater(t, a.Stats.Kills, uint64(0), "predators hunt")
 	assert.Zero(t, a.LiveTasks, "every script ended with the game")
-	assert.Less(t, a.Wall, 400*time.Second/60, "a headless run is faster than real time")
 }
 
 func TestConfigIsValidated(t *testing.T) {
@@ -58,7 +57,6 @@ type player struct {
 func join(t *testing.T, addr netip.AddrPort) *player {
 	conn, err := net.Dial("tcp", addr.String())
 	require.NoError(t, err)
-	require.NoError(t, conn.SetDeadline(time.Now().Add(20*time.Second)))
 	p := &player{t: t, conn: conn, r: bufio.NewReader(conn)}
 	assert.Contains(t, p.line(), "welcome")
 	return p
@@ -96,8 +94,8 @@ func live(t *testing.T) (netip.AddrPort, func() *game.Result) {
 	var addr netip.AddrPort
 	select {
 	case addr = <-addrs:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the game did not start listening")
+	case <-done:
+		t.Fatal("the game ended before it listened")
 	}
 	return addr, func() *game.Result {
 		cancel()
@@ -109,7 +107,7 @@ func live(t *testing.T) (netip.AddrPort, func() *game.Result) {
 }
 
 func TestPlayerSession(t *testing.T) {
-	leaktest.Check(t)
+	defer goleak.VerifyNone(t)
 	addr, stop := live(t)
 	p := join(t, addr)
 	assert.Contains(t, p.do("help"), "spawn")
@@ -147,7 +145,7 @@ func TestPlayerSession(t *testing.T) {
 }
 
 func TestVanishedClientLeavesNothingBehind(t *testing.T) {
-	leaktest.Check(t)
+	defer goleak.VerifyNone(t)
 	addr, stop := live(t)
 	gone := join(t, addr)
 	assert.Contains(t, gone.do("spawn"), "spawned")
@@ -155,10 +153,13 @@ func TestVanishedClientLeavesNothingBehind(t *testing.T) {
 	gone.conn.Close() // no quit: the client just vanishes
 
 	p := join(t, addr)
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(p.do("stats"), "ships 0 ") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	// The server notices the vanished client when it next reads from it;
+	// watch the arena's state lines until the ship is gone.
+	assert.Equal(t, "watching", p.do("watch"))
+	for l := p.line(); !strings.Contains(l, " ships 0 "); l = p.line() {
+		assert.Regexp(t, `^tick \d+ \| prey`, l)
 	}
+	assert.Equal(t, "stopped watching", p.do("watch off"))
 	assert.Contains(t, p.do("stats"), "ships 0 ", "the vanished player's ship was removed")
 	assert.Contains(t, p.do("stats"), "players 1", "and its session")
 	res := stop()

@@ -1,7 +1,6 @@
 package exchange_test
 
 import (
-	"bytes"
 	"encoding/binary"
 	"net"
 	"net/netip"
@@ -61,6 +60,26 @@ func start(t *testing.T, mutate func(*exchange.Config)) *running {
 	return r
 }
 
+// feedUntil reads the feed's packets and hands their messages, with their
+// sequence numbers, to fn until fn returns true.
+func (r *running) feedUntil(t *testing.T, fn func(seq uint64, msg []byte) bool) {
+	t.Helper()
+	buf := make([]byte, 65536)
+	for {
+		n, err := r.feed.Read(buf)
+		require.NoError(t, err)
+		var p moldudp64.Packet
+		require.NoError(t, p.Parse(buf[:n]))
+		seq := p.Seq
+		for msg, ok := p.Next(); ok; msg, ok = p.Next() {
+			if fn(seq, msg) {
+				return
+			}
+			seq++
+		}
+	}
+}
+
 func (r *running) stop(t *testing.T) {
 	if r.rt == nil {
 		return
@@ -83,7 +102,6 @@ func dial(t *testing.T, addr netip.AddrPort) *client {
 	conn, err := net.Dial("tcp", addr.String())
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
-	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
 	return &client{t: t, conn: conn, r: soupbin.NewReader(conn, 64<<10)}
 }
 
@@ -240,18 +258,10 @@ func TestOrdersMatchAndTheFeedTellsIt(t *testing.T) {
 
 	// The feed carries the same story in ITCH.
 	var types []byte
-	deadline := time.Now().Add(5 * time.Second)
-	buf := make([]byte, 65536)
-	for !bytes.Contains(types, []byte{itch.TypeOrderReplace}) && time.Now().Before(deadline) {
-		require.NoError(t, r.feed.SetReadDeadline(deadline))
-		n, err := r.feed.Read(buf)
-		require.NoError(t, err)
-		var p moldudp64.Packet
-		require.NoError(t, p.Parse(buf[:n]))
-		for msg, ok := p.Next(); ok; msg, ok = p.Next() {
-			types = append(types, msg[0])
-		}
-	}
+	r.feedUntil(t, func(_ uint64, msg []byte) bool {
+		types = append(types, msg[0])
+		return msg[0] == itch.TypeOrderReplace
+	})
 	assert.Equal(t, []byte{itch.TypeSystemEvent, itch.TypeSystemEvent, itch.TypeAddOrder, itch.TypeOrderExecuted, itch.TypeOrderCancel, itch.TypeOrderReplace}, types)
 
 	r.stop(t)
@@ -270,22 +280,21 @@ func TestReloginReplaysAndDisconnectCancels(t *testing.T) {
 	a := dial(t, r.x.OrderAddr())
 	a.login("ALICE", "pw", 0)
 	a.send(enter(10, 'B', 100, 300000, sym))
-	a.next() // Accepted: message 1
+	var entered ouch.Accepted
+	require.NoError(t, entered.Decode(a.next())) // message 1
 	a.conn.Close()
 
+	// The exchange notices the connection is gone and cancels the order,
+	// which the feed reports: by then Alice may log in again.
+	r.feedUntil(t, func(_ uint64, msg []byte) bool {
+		var del itch.OrderDelete
+		return msg[0] == itch.TypeOrderDelete && del.Decode(msg) == nil && del.Ref == entered.OrderRef
+	})
 	// Cancel-on-disconnect queued message 2 while Alice was away; asking
 	// for message 2 replays it.
-	var b *client
-	var typ byte
-	var payload []byte
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
-		b = dial(t, r.x.OrderAddr())
-		if typ, payload = b.login("ALICE", "pw", 2); typ == soupbin.TypeLoginAccepted {
-			break // the exchange noticed the first connection is gone
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	require.Equal(t, byte(soupbin.TypeLoginAccepted), typ)
+	b := dial(t, r.x.OrderAddr())
+	typ, payload := b.login("ALICE", "pw", 2)
+	require.Equal(t, byte(soupbin.TypeLoginAccepted), typ, "the exchange let go of the first connection")
 	acc, err := soupbin.ParseLoginAccepted(payload)
 	require.NoError(t, err)
 	assert.Equal(t, uint64(2), acc.Seq)
@@ -298,11 +307,33 @@ func TestReloginReplaysAndDisconnectCancels(t *testing.T) {
 
 func TestSnapshotMatchesTheBooks(t *testing.T) {
 	r := start(t, func(c *exchange.Config) { c.Rate = 2000 })
-	time.Sleep(300 * time.Millisecond) // let the synthetic flow build books
+	// Alice bids one cent. The synthetic flow never trades with that order
+	// (its fair price never falls below ten ticks and its sells go at most two
+	// ticks under it) and only cancels its own: the books hold it whatever
+	// the flow does.
+	alice := dial(t, r.x.OrderAddr())
+	alice.login("ALICE", "pw", 0)
+	alice.send(enter(1, 'B', 100, exchange.Tick, stock(t, "SYM0001")))
+	var bid ouch.Accepted
+	require.NoError(t, bid.Decode(alice.next()))
+	// Let the synthetic flow build books: read the feed until it has
+	// carried some of its orders.
+	var seen uint64 // the sequence number of the last message read
+	synthetic := 0
+	r.feedUntil(t, func(seq uint64, msg []byte) bool {
+		seen = seq
+		var a itch.AddOrder
+		if msg[0] == itch.TypeAddOrder && a.Decode(msg) == nil && a.Ref != bid.OrderRef {
+			synthetic++
+		}
+		return synthetic >= 20
+	})
+
 	c := dial(t, r.x.SnapshotAddr())
 	typ, _ := c.login("BOB", "pw2", 0)
 	require.Equal(t, byte(soupbin.TypeLoginAccepted), typ)
 	adds := 0
+	var alicesBid *itch.AddOrder
 	var end itch.EndOfSnapshot
 	for {
 		typ, payload, err := c.r.Next()
@@ -316,6 +347,9 @@ func TestSnapshotMatchesTheBooks(t *testing.T) {
 			var a itch.AddOrder
 			require.NoError(t, a.Decode(payload))
 			adds++
+			if a.Ref == bid.OrderRef {
+				alicesBid = &a
+			}
 		case itch.TypeEndOfSnapshot:
 			require.NoError(t, end.Decode(payload))
 		default:
@@ -323,7 +357,11 @@ func TestSnapshotMatchesTheBooks(t *testing.T) {
 		}
 	}
 	assert.Greater(t, adds, 0, "the books are not empty")
-	assert.Greater(t, end.Seq, uint64(1), "End of Snapshot names where the feed continues")
+	require.NotNil(t, alicesBid, "the snapshot holds every resting order")
+	assert.Equal(t, uint32(100), alicesBid.Shares)
+	assert.Equal(t, uint32(exchange.Tick), alicesBid.Price)
+	assert.Equal(t, itch.SideBuy, alicesBid.Side)
+	assert.Greater(t, end.Seq, seen, "End of Snapshot names where the feed continues: after what it already carried")
 }
 
 func TestMalformedInputIsCountedAndSkipped(t *testing.T) {
@@ -366,8 +404,7 @@ func TestEndOfSessionOnShutdown(t *testing.T) {
 	// The feed ends with a MoldUDP64 end-of-session packet.
 	buf := make([]byte, 65536)
 	var last moldudp64.Packet
-	for {
-		require.NoError(t, r.feed.SetReadDeadline(time.Now().Add(2*time.Second)))
+	for { // every packet was sent before Serve returned
 		n, err := r.feed.Read(buf)
 		require.NoError(t, err)
 		require.NoError(t, last.Parse(buf[:n]))
