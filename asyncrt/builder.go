@@ -3,6 +3,7 @@ package asyncrt
 import (
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -84,6 +85,7 @@ type config struct {
 	signals        bool
 	stallThreshold time.Duration
 	onStall        func(StallReport)
+	stallOut       io.Writer // where stalls are reported without onStall; nil: os.Stderr
 	remoteSpawns   int
 }
 
@@ -215,12 +217,31 @@ func (b *Builder) SignalHandlers(on bool) *Builder {
 	return b
 }
 
-// StallThreshold sets how long a task may hold the thread without
-// suspending before the stall watchdog counts it (default 100 ms; 0 turns the
-// watchdog off). Stalls are counted in [Stats].Stalls and passed to the
-// [Builder.OnStall] hook. The watchdog reads no clock on the hot path: it
-// catches every stall longer than 1.5 times the threshold and never reports
-// one shorter than the threshold.
+// StallThreshold sets how long a task may hold the runtime's thread without
+// suspending before the stall watchdog reports it (default 100 ms; 0 turns
+// the watchdog off). A task holds the thread while it runs and also while it
+// blocks it: on a Go channel, a mutex, time.Sleep, a blocking system call.
+// The runtime's own work between polls (a World's systems) is watched too.
+//
+// The watchdog runs on a goroutine of its own and reports a stall while it
+// goes on. A holder that keeps the thread for 1.25 thresholds has been
+// reported by then, even one that never gives it back (plus the
+// lateness of the watchdog's timer, a few milliseconds, and any time its
+// goroutine waits for a CPU); a stall that ends sooner may go unreported.
+// Reports follow after every further threshold, and once more, with the
+// total, when the holder gives the thread back (see [StallReport]). Time
+// during which the operating system kept the runtime's thread from running
+// (runnable, waiting for a CPU) does not count, so a loaded machine does not
+// make well-behaved tasks look stalled: no holder is reported before it has
+// had the threshold of run time by that measure. Stalls are counted in
+// [Stats].Stalls and passed to the [Builder.OnStall] hook, or written to
+// standard error.
+//
+// Stalls are watched while a [BlockOn] or a [Runtime.Shutdown] drives the
+// runtime. The watchdog costs the executor one atomic load per poll and each
+// spawn two atomic stores; a parked runtime's watchdog sleeps. Finding the
+// holder dumps every goroutine's stack (runtime.Stack), which stops the world
+// for a time that grows with the number of goroutines (some 4 µs each).
 func (b *Builder) StallThreshold(d time.Duration) *Builder {
 	if d < 0 {
 		b.errs = append(b.errs, fmt.Errorf("StallThreshold(%v): must not be negative", d))
@@ -229,9 +250,15 @@ func (b *Builder) StallThreshold(d time.Duration) *Builder {
 	return b
 }
 
-// OnStall sets a function called, on the runtime's thread right after the
-// stalling task suspends, with each stall the watchdog detects. It must not
-// block.
+// OnStall sets the function the stall watchdog calls with each
+// [StallReport], instead of writing it to standard error. The reports of a
+// stall under way (Returned false) are made from the watchdog's goroutine
+// while the holder still holds the runtime's thread. A stall's last report
+// (Returned true) is made from the runtime's thread as soon as the holder
+// gives the thread back (rarely, from the watchdog's goroutine a moment
+// later), after the others have returned. Calls never overlap. fn must not
+// block, nor wait for anything the runtime does: the runtime's thread may be
+// waiting for it to return.
 func (b *Builder) OnStall(fn func(StallReport)) *Builder {
 	b.cfg.onStall = fn
 	return b

@@ -59,13 +59,18 @@ func TestCancelledWakesTasksAcrossRuntimes(t *testing.T) {
 	tok := asyncrt.NewCancellationToken()
 	child := tok.Child()
 	results := make(chan string, 2)
-	for _, rt := range []*asyncrt.Runtime{rtA, rtB} {
+	// Each runtime tells when its eleven tasks all wait on the token.
+	waiting := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+	for i, rt := range []*asyncrt.Runtime{rtA, rtB} {
 		go func() {
 			v, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) string {
 				var hs []asyncrt.JoinHandle[int]
+				waiters := 0
 				for range 10 {
-					hs = append(hs, asyncrt.Spawn(t, func(t *asyncrt.Task) int { child.Cancelled(t); return 1 }))
+					hs = append(hs, asyncrt.Spawn(t, func(t *asyncrt.Task) int { waiters++; child.Cancelled(t); return 1 }))
 				}
+				whenWaiting(t, &waiters, 11, waiting[i])
+				waiters++
 				child.Cancelled(t)
 				n := 0
 				for _, h := range hs {
@@ -83,7 +88,9 @@ func TestCancelledWakesTasksAcrossRuntimes(t *testing.T) {
 			results <- v
 		}()
 	}
-	time.Sleep(20 * time.Millisecond)
+	<-waiting[0]
+	<-waiting[1]
+	assert.Equal(t, 22, asyncrt.TokenWaiters(child), "every task waits on the token")
 	tok.Cancel() // from a plain goroutine
 	assert.Equal(t, "woken", <-results)
 	assert.Equal(t, "woken", <-results)

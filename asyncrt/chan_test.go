@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/orrery-go/orrery/asyncrt"
 )
@@ -332,7 +333,7 @@ func TestForwardFromGoChannel(t *testing.T) {
 }
 
 func TestForwardStopsWhenReceiverCloses(t *testing.T) {
-	before, _ := countGoroutines()
+	before := goleak.IgnoreCurrent()
 	rt, err := asyncrt.New()
 	require.NoError(t, err)
 	never := make(chan int) // never sent on, never closed
@@ -340,5 +341,5 @@ func TestForwardStopsWhenReceiverCloses(t *testing.T) {
 	require.NoError(t, err)
 	block(t, rt, func(t *asyncrt.Task) int { rx.Close(); return 0 })
 	rt.Close()
-	waitGoroutines(t, before)
+	goleak.VerifyNone(t, before) // the forwarding goroutine is gone too
 }

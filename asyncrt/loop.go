@@ -23,6 +23,14 @@ import (
 func (rt *Runtime) drive(root *taskRec, drainUntil time.Time) error {
 	perCycle := rt.cfg.tasksPerCycle
 	wd := rt.wd.on
+	// epoch is the watchdog epoch last seen at a boundary: the end of a
+	// poll, or an idle cycle. Seeing it change (once per watchdog tick) tells
+	// the watchdog the thread got there (see watchdog.observe).
+	var epoch uint64
+	if wd {
+		epoch = rt.wd.epoch.Load()
+		rt.wd.ack.Store(epoch)
+	}
 	for {
 		rt.nowFresh = false
 		if a := rt.attn.Load(); a != 0 {
@@ -36,10 +44,6 @@ func (rt *Runtime) drive(root *taskRec, drainUntil time.Time) error {
 			}
 		}
 		n := min(rt.ready.len(), perCycle)
-		var epoch uint64
-		if wd {
-			epoch = rt.wd.epoch.Load()
-		}
 		for range n {
 			rec, next := rt.ready.pop()
 			if rec == nil || rec.state == stateDone {
@@ -63,13 +67,11 @@ func (rt *Runtime) drive(root *taskRec, drainUntil time.Time) error {
 				q.n++
 			}
 			if wd {
-				// One epoch read per poll: the reading after a poll is the
-				// reading before the next.
-				after := rt.wd.epoch.Load()
-				if ticks := after - epoch; ticks >= stallTicks {
-					rt.wd.report(rt, rec.id, ticks)
+				// One epoch read per poll, and a store once per tick.
+				if e := rt.wd.epoch.Load(); e != epoch {
+					rt.wd.observe(epoch, e, rec)
+					epoch = e
 				}
-				epoch = after
 			}
 			if !gid.Supported {
 				rt.current = nil
@@ -91,6 +93,12 @@ func (rt *Runtime) drive(root *taskRec, drainUntil time.Time) error {
 			return root.err
 		}
 		if rt.ready.len() == 0 {
+			if wd {
+				if e := rt.wd.epoch.Load(); e != epoch {
+					rt.wd.observe(epoch, e, nil)
+					epoch = e
+				}
+			}
 			if err := rt.idle(drainUntil); err != nil {
 				return err
 			}
@@ -394,6 +402,7 @@ func (rt *Runtime) insertTask(b runner, co *Task, w World) *taskRec {
 	rt.nextID++
 	rec, _ := c.Fill(taskRec{key: c.Key(), id: rt.nextID, task: co, body: b})
 	co.rec = rec
+	co.wdID.Store(rec.id) // for the stall watchdog, which reads it from its goroutine
 	co.world = w
 	rt.live++
 	rt.counters.Spawned++
@@ -443,23 +452,6 @@ func (rt *Runtime) onRuntime() bool {
 	}
 	g := gid.Current()
 	return g == rt.g || rt.gs.Contains(g)
-}
-
-// callerTask returns the task calling an operation that, to fit a standard
-// interface (io.Reader, net.Conn), takes no *Task. It panics when the caller
-// is not one of the runtime's tasks.
-func (rt *Runtime) callerTask(op string) *Task {
-	if gid.Supported {
-		// The set maps each coroutine of the runtime to its task, and is
-		// safe to read from any goroutine.
-		if t := rt.gs.Lookup(gid.Current()); t != nil {
-			return t
-		}
-	} else if t := rt.current; t != nil {
-		return t
-	}
-	panic(fmt.Sprintf("asyncrt: %s called from a goroutine that is not one of its runtime's "+
-		"tasks: the runtime is single-threaded, so call it from a task of that runtime", op))
 }
 
 // mustBeOnRuntime panics unless the caller is on the runtime's thread.

@@ -12,21 +12,16 @@ import (
 )
 
 // fromGoroutine runs fn on a new goroutine and, without blocking the
-// runtime's thread, yields until it has finished; it returns what fn panicked
+// runtime's thread, waits until it has finished; it returns what fn panicked
 // with.
 func fromGoroutine(t *asyncrt.Task, fn func()) string {
 	done := make(chan string, 1)
 	go func() { done <- panicMessage(fn) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case msg := <-done:
-			return msg
-		default:
-			t.Yield()
-		}
+	msg, err := asyncrt.Go(t, func() (string, error) { return <-done, nil })
+	if err != nil {
+		return err.Error()
 	}
-	return "timed out"
+	return msg
 }
 
 func TestTaskUsedFromAnotherGoroutinePanics(t *testing.T) {

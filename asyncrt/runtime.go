@@ -198,6 +198,9 @@ func (rt *Runtime) main(built chan<- error) {
 	// timers: make them end on time.
 	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0)
 	rt.g = gid.Current()
+	// The stall watchdog reads this thread's scheduler statistics and finds
+	// this goroutine in stack dumps.
+	rt.wd.tid, rt.wd.goid = unix.Gettid(), gid.CurrentID()
 	if rt.cfg.poolSize > 0 {
 		rt.pool.grow(rt, rt.cfg.poolSize)
 	}
@@ -310,6 +313,9 @@ func (rt *Runtime) runRoot(root runner) error {
 	// The root's record stays put until it is consumed below: nobody else
 	// holds its handle.
 	rec := rt.insertTask(root, rt.newTask(false), rt.defaultWorld())
+	if b, ok := root.(interface{ entryPC() uintptr }); ok {
+		rec.task.wdFn.Store(b.entryPC())
+	}
 	rt.wd.activate(rt)
 	err := rt.drive(rec, time.Time{})
 	if rec.state != stateDone {
@@ -355,8 +361,10 @@ type Stats struct {
 	Parks uint64
 	// IOPolls counts checks of the IO poller, parked or not.
 	IOPolls uint64
-	// Stalls counts polls that held the thread longer than the stall
-	// threshold (see Builder.StallThreshold).
+	// Stalls counts the stalls the watchdog reported: tasks (or the
+	// runtime's own work) that held the thread past the stall threshold
+	// without suspending, each counted once, at its first report (see
+	// Builder.StallThreshold). It is always read live.
 	Stalls uint64
 	// LiveTasks is the number of tasks spawned and not yet finished.
 	LiveTasks int
@@ -382,8 +390,10 @@ func (rt *Runtime) Stats() Stats {
 		return rt.liveStats()
 	}
 	rt.statsMu.Lock()
-	defer rt.statsMu.Unlock()
-	return rt.published
+	s := rt.published
+	rt.statsMu.Unlock()
+	s.Stalls = rt.wd.stalls.Load() // live: counted while the runtime's thread is held
+	return s
 }
 
 func (rt *Runtime) liveStats() Stats {
@@ -393,7 +403,7 @@ func (rt *Runtime) liveStats() Stats {
 	s.Registrations = rt.regs.live
 	s.PoolInUse = rt.pool.inUse
 	s.PoolCapacity = rt.pool.created
-	s.Stalls = rt.wd.stalls
+	s.Stalls = rt.wd.stalls.Load()
 	return s
 }
 

@@ -3,9 +3,7 @@ package asyncrt_test
 import (
 	"errors"
 	"io"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -112,24 +110,23 @@ func TestBlockOnInsideTaskPanics(t *testing.T) {
 
 func TestBlockOnBusy(t *testing.T) {
 	rt := newRuntime(t, nil)
-	var release atomic.Bool
+	release := make(chan struct{})
 	started := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
 		_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) int {
 			close(started)
-			deadline := time.Now().Add(10 * time.Second)
-			for !release.Load() && time.Now().Before(deadline) {
-				t.Yield()
-			}
-			return 0
+			// Waits off the runtime's thread until released: the BlockOn
+			// holds the runtime meanwhile.
+			v, _ := asyncrt.Go(t, func() (int, error) { <-release; return 0, nil })
+			return v
 		})
 		done <- err
 	}()
 	<-started
 	_, err := asyncrt.BlockOn(rt, func(*asyncrt.Task) int { return 1 })
 	assert.ErrorIs(t, err, asyncrt.ErrBusy)
-	release.Store(true)
+	close(release)
 	assert.NoError(t, <-done)
 }
 

@@ -94,6 +94,7 @@ func spawnOn[T any](parent *Task, co *Task, fn func(*Task) T) JoinHandle[T] {
 	b := getBody[T](rt)
 	b.fn = fn
 	rec := rt.insertTask(b, co, parent.world)
+	co.wdFn.Store(funcPC(fn)) // named lazily, only if the task stalls
 	return JoinHandle[T]{rt: rt, key: rec.key, b: b}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"iter"
 	"runtime/debug"
+	"sync/atomic"
 
 	"github.com/orrery-go/orrery/asyncrt/internal/gid"
 	"github.com/orrery-go/orrery/slab"
@@ -38,6 +39,12 @@ type Task struct {
 	// abandoned marks a coroutine stuck for good after its task called
 	// runtime.Goexit; it is never resumed or stopped again.
 	abandoned bool
+	// What the stall watchdog reads from its own goroutine (watchdog.go):
+	// the coroutine's goroutine number, set when it first runs, and the ID
+	// and function entry of the task it runs, stored at each spawn.
+	goid uint64
+	wdID atomic.Uint64
+	wdFn atomic.Uintptr
 }
 
 type taskState uint8
@@ -120,6 +127,7 @@ func (rt *Runtime) newTask(pooled bool) *Task {
 func (t *Task) main(yield func(switchReason) bool) {
 	t.yield = yield
 	t.g = gid.Current()
+	t.goid = gid.CurrentID()
 	t.rt.gs.Add(t.g, t)
 	for {
 		t.runJob()
@@ -234,6 +242,12 @@ func (t *Task) misuse(op string) {
 		"goroutine, another task, a nested coroutine, or after the function returned); "+
 		"give each spawned task the *Task it receives", op))
 }
+
+// Check panics with the package's misuse message naming op unless the
+// caller is t's own task and t's function has not returned: the check every
+// task API makes, for sources written outside the package whose fast paths
+// call nothing else that would make it.
+func (t *Task) Check(op string) { t.check(op) }
 
 // ID returns the task's identifier: unique within its runtime, used in panic
 // reports and stall reports.

@@ -29,7 +29,8 @@ func newRuntime(t *testing.T, b *asyncrt.Builder) *asyncrt.Runtime {
 // newBenchRuntime builds a runtime for a benchmark and closes it at the end.
 func newBenchRuntime(b *testing.B, builder *asyncrt.Builder) *asyncrt.Runtime {
 	b.Helper()
-	rt, err := builder.Build()
+	rt, err := builder.OnStall(func(asyncrt.StallReport) {}).Build() // a benchmark's root never suspends
+
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 
 func newBenchRuntime(b *testing.B) *asyncrt.Runtime {
 	b.Helper()
-	rt, err := asyncrt.New()
+	rt, err := asyncrt.NewBuilder().OnStall(func(asyncrt.StallReport) {}).Build() // the root never suspends
 	if err != nil {
 		b.Fatal(err)
 	}
