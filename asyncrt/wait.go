@@ -63,6 +63,9 @@ type regData struct {
 	// counted: woken by WakeOne or WakeN, and so counted in its queue's
 	// Woken until it ends or is re-armed.
 	counted bool
+	// wakeable: wakeWord holds this use's epoch, so Wakers can post. Only
+	// registrations that hand out Wakers pay for the atomic stores.
+	wakeable bool
 	seq     uint64 // order of registration within the task, for Timeout scopes
 	timer   wheel.Timer
 
@@ -104,14 +107,15 @@ func (p *regPool) get() *waitNode {
 	p.free = n.tnext
 	n.tnext = nil
 	n.epoch++
-	n.wakeWord.Store(n.epoch << 1)
 	p.live++
 	return n
 }
 
 func (p *regPool) put(n *waitNode) {
+	if n.wakeable {
+		n.wakeWord.Store(n.epoch<<1 | 1) // no Waker of this use can post any more
+	}
 	n.regData = regData{tnext: p.free}
-	n.wakeWord.Store(n.epoch<<1 | 1) // no Waker of this use can post any more
 	p.free = n
 	p.live--
 }
@@ -211,8 +215,10 @@ func (w Waiter) WakeAt(at time.Time) {
 
 // wakeNodeAt arms n's timer for runtime time at.
 func (rt *Runtime) wakeNodeAt(n *waitNode, at int64) {
-	rt.timers.Cancel(n.timer)
-	n.timer = wheel.Timer{}
+	if !n.timer.IsZero() {
+		rt.timers.Cancel(n.timer)
+		n.timer = wheel.Timer{}
+	}
 	if at <= rt.eventTime() {
 		rt.wakeNode(n)
 		return
@@ -231,7 +237,17 @@ func (w Waiter) Waker() Waker {
 		return Waker{}
 	}
 	n.task.rt.markExternal(n)
+	n.armWaker()
 	return Waker{rt: n.task.rt, n: n, epoch: n.epoch}
+}
+
+// armWaker readies wakeWord for this use's Wakers, once per use: a second
+// store could clear a wake already posted.
+func (n *waitNode) armWaker() {
+	if !n.wakeable {
+		n.wakeable = true
+		n.wakeWord.Store(n.epoch << 1)
+	}
 }
 
 // Waker wakes one registration from any goroutine. It is a small value, safe
@@ -408,6 +424,7 @@ func (q *SharedWaitQueue) Enqueue(t *Task) Waiter {
 	t.check("SharedWaitQueue.Enqueue")
 	n := t.rt.newReg(t, false)
 	t.rt.markExternal(n)
+	n.armWaker() // WakeN hands out Wakers of it
 	q.mu.Lock()
 	q.linkBack(n)
 	q.mu.Unlock()
@@ -622,25 +639,11 @@ func (rt *Runtime) rearm(n *waitNode) {
 // endReg ends registration n. cancel says the task gives the wait up: a wake
 // it received then passes to the next registration of its queue.
 func (rt *Runtime) endReg(n *waitNode, cancel bool) {
-	rt.timers.Cancel(n.timer)
-	forward := false
-	if q := n.q; q != nil {
-		if n.linked {
-			q.unlink(n)
-		} else if n.counted {
-			q.woken--
-			forward = cancel
-		}
+	if !n.timer.IsZero() {
+		rt.timers.Cancel(n.timer)
 	}
-	if sq := n.sq; sq != nil {
-		sq.mu.Lock()
-		if n.slinked {
-			sq.unlinkShared(n)
-		} else {
-			// Taken off the queue by a wake that is in flight or arrived.
-			forward = forward || cancel
-		}
-		sq.mu.Unlock()
+	if n.q != nil || n.sq != nil {
+		rt.leaveQueue(n, cancel)
 	}
 	if n.external {
 		rt.externalRegs--
@@ -657,15 +660,35 @@ func (rt *Runtime) endReg(n *waitNode, cancel bool) {
 	if n.tnext != nil {
 		n.tnext.tprev = n.tprev
 	}
-	q, sq := n.q, n.sq
 	rt.regs.put(n)
-	if forward {
-		switch {
-		case q != nil:
-			q.WakeOne()
-		case sq != nil:
-			sq.WakeOne()
+}
+
+// leaveQueue takes an ending registration off its queue. A wake it was
+// counted for and gives up unused (cancel) passes to the next in line.
+func (rt *Runtime) leaveQueue(n *waitNode, cancel bool) {
+	forward := false
+	if q := n.q; q != nil {
+		if n.linked {
+			q.unlink(n)
+		} else if n.counted {
+			q.woken--
+			forward = cancel
 		}
+		n.q = nil
+		if forward {
+			defer q.WakeOne() // once n is off every list
+		}
+	}
+	if sq := n.sq; sq != nil {
+		sq.mu.Lock()
+		if n.slinked {
+			sq.unlinkShared(n)
+		} else if cancel {
+			// Taken off the queue by a wake that is in flight or arrived.
+			defer sq.WakeOne()
+		}
+		sq.mu.Unlock()
+		n.sq = nil
 	}
 }
 
