@@ -66,8 +66,8 @@ type regData struct {
 	// wakeable: wakeWord holds this use's epoch, so Wakers can post. Only
 	// registrations that hand out Wakers pay for the atomic stores.
 	wakeable bool
-	seq     uint64 // order of registration within the task, for Timeout scopes
-	timer   wheel.Timer
+	seq      uint64 // order of registration within the task, for Timeout scopes
+	timer    wheel.Timer
 
 	// The queue it is in, or was woken from while the wake is unresolved
 	// (linked false): a local one (q), or a shared one (sq), whose links
