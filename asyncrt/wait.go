@@ -296,9 +296,9 @@ func (*waitNode) refuse() bool { return false }
 // from that runtime's tasks (and its systems). Sources fed from other
 // goroutines use a [SharedWaitQueue], or hand out a [Waker].
 type WaitQueue struct {
-	head, tail *waitNode
-	n          int // linked
-	woken      int // woken from this queue and not yet ended or re-armed
+	list  nodeList
+	n     int // linked
+	woken int // woken from this queue and not yet ended or re-armed
 	// external marks a queue that something outside the runtime's tasks
 	// feeds (the kernel, other goroutines through the inbox).
 	external bool
@@ -356,7 +356,7 @@ func (q *WaitQueue) WakeAll() int {
 }
 
 func (q *WaitQueue) wakeFirst(counted bool) bool {
-	n := q.head
+	n := q.list.head
 	if n == nil {
 		return false
 	}
@@ -371,41 +371,58 @@ func (q *WaitQueue) wakeFirst(counted bool) bool {
 
 func (q *WaitQueue) pushBack(n *waitNode) {
 	n.q, n.linked = q, true
-	n.prev, n.next = q.tail, nil
-	if q.tail != nil {
-		q.tail.next = n
-	} else {
-		q.head = n
-	}
-	q.tail = n
+	q.list.pushBack(n)
 	q.n++
 }
 
 func (q *WaitQueue) pushFront(n *waitNode) {
 	n.q, n.linked = q, true
-	n.prev, n.next = nil, q.head
-	if q.head != nil {
-		q.head.prev = n
-	} else {
-		q.tail = n
-	}
-	q.head = n
+	q.list.pushFront(n)
 	q.n++
 }
 
 func (q *WaitQueue) unlink(n *waitNode) {
+	q.list.remove(n)
+	n.linked = false
+	q.n--
+}
+
+// nodeList is the doubly linked list of registrations both kinds of queue
+// keep, through the nodes' prev and next.
+type nodeList struct{ head, tail *waitNode }
+
+func (l *nodeList) pushBack(n *waitNode) {
+	n.prev, n.next = l.tail, nil
+	if l.tail != nil {
+		l.tail.next = n
+	} else {
+		l.head = n
+	}
+	l.tail = n
+}
+
+func (l *nodeList) pushFront(n *waitNode) {
+	n.prev, n.next = nil, l.head
+	if l.head != nil {
+		l.head.prev = n
+	} else {
+		l.tail = n
+	}
+	l.head = n
+}
+
+func (l *nodeList) remove(n *waitNode) {
 	if n.prev != nil {
 		n.prev.next = n.next
 	} else {
-		q.head = n.next
+		l.head = n.next
 	}
 	if n.next != nil {
 		n.next.prev = n.prev
 	} else {
-		q.tail = n.prev
+		l.tail = n.prev
 	}
-	n.prev, n.next, n.linked = nil, nil, false
-	q.n--
+	n.prev, n.next = nil, nil
 }
 
 // SharedWaitQueue is a FIFO queue of registrations that any goroutine may
@@ -414,9 +431,9 @@ func (q *WaitQueue) unlink(n *waitNode) {
 // Its zero value is an empty queue; it must not be copied once used. A task
 // waiting in it keeps its runtime from reporting a deadlock.
 type SharedWaitQueue struct {
-	mu         sync.Mutex
-	head, tail *waitNode
-	n          atomic.Int64 // written under mu; read without it by Len
+	mu   sync.Mutex
+	list nodeList
+	n    atomic.Int64 // written under mu; read without it by Len
 }
 
 // Enqueue registers t at the back of q. Wait with [Task.Wait].
@@ -449,8 +466,8 @@ func (q *SharedWaitQueue) WakeN(n int) int {
 	var one [1]Waker
 	wakers := one[:0]
 	q.mu.Lock()
-	for q.head != nil && len(wakers) < n {
-		node := q.head
+	for q.list.head != nil && len(wakers) < n {
+		node := q.list.head
 		q.unlinkShared(node)
 		wakers = append(wakers, Waker{rt: node.task.rt, n: node, epoch: node.epoch})
 	}
@@ -463,40 +480,19 @@ func (q *SharedWaitQueue) WakeN(n int) int {
 
 func (q *SharedWaitQueue) linkBack(n *waitNode) {
 	n.sq, n.slinked = q, true
-	n.prev, n.next = q.tail, nil
-	if q.tail != nil {
-		q.tail.next = n
-	} else {
-		q.head = n
-	}
-	q.tail = n
+	q.list.pushBack(n)
 	q.n.Add(1)
 }
 
 func (q *SharedWaitQueue) linkFront(n *waitNode) {
 	n.sq, n.slinked = q, true
-	n.prev, n.next = nil, q.head
-	if q.head != nil {
-		q.head.prev = n
-	} else {
-		q.tail = n
-	}
-	q.head = n
+	q.list.pushFront(n)
 	q.n.Add(1)
 }
 
 func (q *SharedWaitQueue) unlinkShared(n *waitNode) {
-	if n.prev != nil {
-		n.prev.next = n.next
-	} else {
-		q.head = n.next
-	}
-	if n.next != nil {
-		n.next.prev = n.prev
-	} else {
-		q.tail = n.prev
-	}
-	n.prev, n.next, n.slinked = nil, nil, false
+	q.list.remove(n)
+	n.slinked = false
 	q.n.Add(-1)
 }
 
