@@ -59,7 +59,7 @@ func (rt *Runtime) register(fd int) (slab.Key, *ioRec, error) {
 }
 
 // deregister removes the record and wakes its waiters, who find the
-// registration gone and report net.ErrClosed. The caller closes the fd.
+// registration gone and report os.ErrClosed. The caller closes the fd.
 func (rt *Runtime) deregister(k slab.Key) {
 	rec, ok := rt.ios.Get(k)
 	if !ok {
@@ -92,7 +92,7 @@ func (rt *Runtime) dispatch(ev reactor.Event) {
 }
 
 // waitIO suspends t until direction dir of registration k may be ready
-// again. It returns net.ErrClosed if the registration was closed and
+// again. It returns os.ErrClosed if the registration was closed and
 // os.ErrDeadlineExceeded if the direction's deadline passed. Any number of
 // tasks may wait on one direction; an edge wakes them all.
 func (rt *Runtime) waitIO(t *Task, k slab.Key, dir int) error {
