@@ -414,3 +414,13 @@ func TestEndOfSessionOnShutdown(t *testing.T) {
 	}
 	assert.Equal(t, binary.BigEndian.Uint64(buf[10:18]), last.Seq)
 }
+
+// Login Accepted leaves as soon as the login is checked, not with the next
+// heartbeat: with heartbeats an hour apart, the login still completes (it
+// used to wait the hour).
+func TestLoginAcceptedIsNotHeldForAHeartbeat(t *testing.T) {
+	r := start(t, func(c *exchange.Config) { c.Heartbeat = time.Hour })
+	c := dial(t, r.x.OrderAddr())
+	typ, _ := c.login("ALICE", "pw", 0)
+	assert.Equal(t, byte(soupbin.TypeLoginAccepted), typ)
+}

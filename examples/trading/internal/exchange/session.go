@@ -244,6 +244,7 @@ func (x *Exchange) serveOrders(t *asyncrt.Task, conn *socket.TCPConn) {
 		panic(err)
 	}
 	s.out = append(s.out, accepted...)
+	_ = s.wake.TrySend(struct{}{}) // the reply leaves now, not at the next heartbeat
 	for _, msg := range u.log[next-1:] {
 		s.queue(soupbin.TypeSequencedData, msg)
 	}
