@@ -112,9 +112,23 @@ func square(*asyncrt.Task) int { return 7 * 7 }
 
 // BenchmarkTimerScheduleCancel measures starting and stopping a timer on the
 // runtime's wheel, with 10,000 other timers pending: a registration of the
-// waiting layer with its own timer (what Sleep, a Select timeout and
-// Waiter.WakeAt use), armed and cancelled.
+// waiting layer with its own timer, armed with a duration (what Sleep and a
+// Select timeout do) and cancelled.
 func BenchmarkTimerScheduleCancel(b *testing.B) {
+	benchTimerScheduleCancel(b, func(t *asyncrt.Task, w asyncrt.Waiter, at time.Time) {
+		w.WakeAfter(time.Second)
+	})
+}
+
+// BenchmarkTimerScheduleCancelAt is BenchmarkTimerScheduleCancel with the
+// deadline given as a time.Time (Waiter.WakeAt).
+func BenchmarkTimerScheduleCancelAt(b *testing.B) {
+	benchTimerScheduleCancel(b, func(t *asyncrt.Task, w asyncrt.Waiter, at time.Time) {
+		w.WakeAt(at)
+	})
+}
+
+func benchTimerScheduleCancel(b *testing.B, arm func(*asyncrt.Task, asyncrt.Waiter, time.Time)) {
 	rt := newBenchRuntime(b, asyncrt.NewBuilder())
 	b.ReportAllocs()
 	_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
@@ -125,7 +139,7 @@ func BenchmarkTimerScheduleCancel(b *testing.B) {
 		at := now.Add(time.Second)
 		for b.Loop() {
 			w := t.NewWaiter()
-			w.WakeAt(at)
+			arm(t, w, at)
 			w.Cancel()
 		}
 		return struct{}{}
@@ -240,4 +254,50 @@ func reportPercentiles(b *testing.B, samples []time.Duration) {
 	slices.Sort(samples)
 	b.ReportMetric(float64(samples[len(samples)/2].Nanoseconds()), "p50-ns")
 	b.ReportMetric(float64(samples[len(samples)*99/100].Nanoseconds()), "p99-ns")
+}
+
+// BenchmarkWaiterNewRelease measures a registration's life alone: taken from
+// the runtime's pool, linked to its task, ended.
+func BenchmarkWaiterNewRelease(b *testing.B) {
+	rt := newBenchRuntime(b, asyncrt.NewBuilder())
+	b.ReportAllocs()
+	_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
+		for b.Loop() {
+			t.NewWaiter().Release()
+		}
+		return struct{}{}
+	})
+}
+
+// BenchmarkTimerNewStop measures a Timer started and stopped unwaited, with
+// 10,000 timers pending: a Timer arms the wheel only when a task waits on
+// it, so this is a registration's life.
+func BenchmarkTimerNewStop(b *testing.B) {
+	rt := newBenchRuntime(b, asyncrt.NewBuilder())
+	b.ReportAllocs()
+	_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
+		now := t.Now()
+		for i := range 10_000 {
+			t.NewWaiter().WakeAt(now.Add(time.Hour + time.Duration(i)*time.Millisecond))
+		}
+		for b.Loop() {
+			t.NewTimer(time.Second).Stop()
+		}
+		return struct{}{}
+	})
+}
+
+// BenchmarkSleepSim measures one Sleep on the simulated clock: the task
+// arms a timer and suspends, the clock jumps to the deadline, the timer
+// fires and the task resumes.
+func BenchmarkSleepSim(b *testing.B) {
+	clock := asyncrt.NewSimClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	rt := newBenchRuntime(b, asyncrt.NewBuilder().Clock(clock))
+	b.ReportAllocs()
+	_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
+		for b.Loop() {
+			t.Sleep(time.Microsecond)
+		}
+		return struct{}{}
+	})
 }

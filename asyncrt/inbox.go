@@ -311,6 +311,9 @@ type Notify struct {
 
 // NewNotify returns a Notify for the tasks of rt.
 func NewNotify(rt *Runtime) *Notify {
+	if rt == nil {
+		panic("asyncrt: NewNotify called with a nil *Runtime")
+	}
 	n := &Notify{rt: rt}
 	n.waiters.external = true
 	return n
@@ -320,6 +323,7 @@ func NewNotify(rt *Runtime) *Notify {
 // call from any goroutine, including the runtime's own tasks; it never
 // blocks.
 func (n *Notify) Notify() {
+	n.mustBeMade("Notify.Notify")
 	if n.posted.CompareAndSwap(false, true) {
 		n.rt.inbox.post(n.rt, n)
 	}
@@ -335,6 +339,14 @@ func (n *Notify) runOnRuntime(*Runtime) {
 
 func (*Notify) refuse() bool { return false }
 
+// mustBeMade panics unless n came from NewNotify: a Notify belongs to one
+// runtime, which its zero value does not name.
+func (n *Notify) mustBeMade(op string) {
+	if n == nil || n.rt == nil {
+		panic("asyncrt: " + op + " called on a nil or zero Notify: create one with NewNotify(rt)")
+	}
+}
+
 // mayTake reports whether the holder of registration w (or of none) may take
 // the permit now: nobody is ahead of it.
 func (n *Notify) mayTake(w Waiter) bool {
@@ -346,6 +358,7 @@ func (n *Notify) mayTake(w Waiter) bool {
 // permit it was woken for passes to the next waiting task.
 func (n *Notify) Wait(t *Task) {
 	t.check("Notify.Wait")
+	n.mustBeMade("Notify.Wait")
 	if n.rt != t.rt {
 		panic("asyncrt: Notify.Wait called by a task of another runtime")
 	}

@@ -2,6 +2,7 @@ package asyncrt
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/orrery-go/orrery/asyncrt/internal/gid"
@@ -263,6 +264,16 @@ func (rt *Runtime) pollIO(timeout time.Duration) int {
 
 // eventTime returns the cycle's event time in nanoseconds since the epoch,
 // reading the clock at most once per cycle (and again after IO polls).
+// after returns the runtime time d after the event time, saturating: a very
+// long duration means never, not a time in the past.
+func (rt *Runtime) after(d time.Duration) int64 {
+	now := rt.eventTime()
+	if int64(d) > math.MaxInt64-now {
+		return math.MaxInt64
+	}
+	return now + int64(d)
+}
+
 func (rt *Runtime) eventTime() int64 {
 	if !rt.nowFresh {
 		if rt.sim != nil {

@@ -550,3 +550,20 @@ func TestRemoteSpawnsAreBounded(t *testing.T) {
 	_, err = asyncrt.SpawnRemote(h, task)
 	assert.ErrorIs(t, err, asyncrt.ErrClosed)
 }
+
+// TestZeroNotifyIsRefusedClearly checks that a Notify not made by NewNotify
+// is refused with a message that says how to make one.
+func TestZeroNotifyIsRefusedClearly(t *testing.T) {
+	rt := newRuntime(t, nil)
+	var zero asyncrt.Notify
+	assert.PanicsWithValue(t, "asyncrt: Notify.Notify called on a nil or zero Notify: create one with NewNotify(rt)", zero.Notify)
+	assert.PanicsWithValue(t, "asyncrt: NewNotify called with a nil *Runtime", func() { asyncrt.NewNotify(nil) })
+	msgs := block(t, rt, func(t *asyncrt.Task) []string {
+		return []string{
+			panicMessage(func() { zero.Wait(t) }),
+			panicMessage(func() { _, _ = asyncrt.Select(t, asyncrt.OnNotify(&zero)) }),
+		}
+	})
+	assert.Contains(t, msgs[0], "Notify.Wait called on a nil or zero Notify")
+	assert.Contains(t, msgs[1], "OnNotify called on a nil or zero Notify")
+}

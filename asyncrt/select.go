@@ -252,7 +252,7 @@ func (c *TimeCase) ResetAt(at time.Time) { *c = TimeCase{at: at} }
 // Begin implements [SelectCase].
 func (c *TimeCase) Begin(t *Task) {
 	if c.relative {
-		c.deadline = t.rt.eventTime() + int64(c.d)
+		c.deadline = t.rt.after(c.d)
 	} else {
 		c.deadline = t.rt.toNanos(c.at)
 	}
@@ -361,6 +361,7 @@ func OnNotify(n *Notify) *NotifyCase { return &NotifyCase{n: n} }
 
 // Begin implements [SelectCase].
 func (c *NotifyCase) Begin(t *Task) {
+	c.n.mustBeMade("OnNotify")
 	if c.n.rt != t.rt {
 		panic("asyncrt: OnNotify used by a task of another runtime")
 	}

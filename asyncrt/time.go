@@ -85,7 +85,7 @@ func (t *Task) Sleep(d time.Duration) {
 	if d <= 0 {
 		return
 	}
-	t.sleepUntil(t.rt.eventTime() + int64(d))
+	t.sleepUntil(t.rt.after(d))
 }
 
 // SleepUntil suspends the task until at least time at. A time already past
@@ -135,7 +135,7 @@ type deadlineSignal struct{}
 // through any inner ones. An abort of t takes precedence over deadlines.
 func Timeout[T any](t *Task, d time.Duration, fn func(*Task) T) (T, error) {
 	t.check("Timeout")
-	return timeoutAt(t, t.rt.eventTime()+int64(d), fn)
+	return timeoutAt(t, t.rt.after(d), fn)
 }
 
 // TimeoutAt is [Timeout] with an absolute deadline.
@@ -286,7 +286,7 @@ func (iv *Interval) Tick(t *Task) time.Time {
 // Reset restarts the schedule: the next tick is one period from now.
 func (iv *Interval) Reset() {
 	iv.rt.mustBeOnRuntime("Interval.Reset")
-	iv.next = iv.rt.eventTime() + iv.period
+	iv.next = iv.rt.after(time.Duration(iv.period))
 }
 
 // SetMissedTickBehavior sets what the interval does about late ticks.
@@ -308,7 +308,7 @@ func After[T any](t *Task, d time.Duration, fn func(*Task) T) JoinHandle[T] {
 	if fn == nil {
 		panic("asyncrt: After called with a nil function")
 	}
-	deadline := t.rt.eventTime() + int64(d)
+	deadline := t.rt.after(d)
 	return Spawn(t, func(t *Task) T {
 		t.sleepUntil(deadline)
 		return fn(t)
@@ -329,7 +329,7 @@ type Timer struct {
 // NewTimer starts a timer that expires d from now (the event time).
 func (t *Task) NewTimer(d time.Duration) Timer {
 	t.check("Task.NewTimer")
-	return t.newTimer(t.rt.eventTime() + int64(d))
+	return t.newTimer(t.rt.after(d))
 }
 
 // NewTimerAt starts a timer that expires at time at.

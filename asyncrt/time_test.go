@@ -3,6 +3,7 @@ package asyncrt_test
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -505,4 +506,46 @@ func TestTimeoutAt(t *testing.T) {
 	assert.ErrorIs(t, r.err, asyncrt.ErrElapsed)
 	assert.Equal(t, 90*time.Minute, r.at)
 	assert.ErrorIs(t, r.past, asyncrt.ErrElapsed)
+}
+
+// TestLongestDurationsMeanNever checks that durations near the largest
+// time.Duration saturate rather than wrap into the past: a sleep, a timer,
+// a Select timeout and Waiter.WakeAfter that long never fire.
+func TestLongestDurationsMeanNever(t *testing.T) {
+	rt, clock := simRuntime(t, nil)
+	clock.Advance(time.Hour) // a later event time makes the sum overflow sooner
+	const forever = time.Duration(math.MaxInt64)
+	type result struct {
+		errs    []error
+		expired bool
+		woken   bool
+	}
+	r := block(t, rt, func(t *asyncrt.Task) result {
+		var r result
+		_, err := asyncrt.Timeout(t, time.Second, func(t *asyncrt.Task) int {
+			t.Sleep(forever)
+			return 1
+		})
+		r.errs = append(r.errs, err)
+		_, err = asyncrt.Timeout(t, time.Second, func(t *asyncrt.Task) int {
+			w := t.NewWaiter()
+			w.WakeAfter(forever)
+			t.Wait()
+			r.woken = true
+			return 1
+		})
+		r.errs = append(r.errs, err)
+		_, err = asyncrt.Timeout(t, time.Second, func(t *asyncrt.Task) int {
+			i, _ := asyncrt.Select(t, asyncrt.OnNotify(asyncrt.NewNotify(rt)), asyncrt.OnTimeout(forever))
+			return i
+		})
+		r.errs = append(r.errs, err)
+		r.expired = t.NewTimer(forever).Expired()
+		return r
+	})
+	for i, err := range r.errs {
+		assert.ErrorIs(t, err, asyncrt.ErrElapsed, "wait %d", i)
+	}
+	assert.False(t, r.woken)
+	assert.False(t, r.expired)
 }

@@ -51,7 +51,10 @@ type waitNode struct {
 
 // regData is what a node's use holds; it is reset when the use ends.
 type regData struct {
-	task  *Task // nil while the node is free
+	task *Task // nil while the node is free
+	// g is the task's goroutine, copied here so that the ownership check
+	// on every Waiter call reads the node alone.
+	g     uintptr
 	state regState
 	// external: something other than the runtime's own tasks and timers
 	// may wake it (another goroutine, the kernel). While one exists, the
@@ -92,30 +95,41 @@ type regPool struct {
 
 const regChunk = 256
 
+// get takes a free node. The caller links it (tnext still holds the free
+// list's link) and counts it live.
 func (p *regPool) get() *waitNode {
 	if p.free == nil {
-		chunk := make([]waitNode, regChunk)
-		base := uint32(len(p.chunks) * regChunk)
-		for i := range chunk {
-			chunk[i].idx = base + uint32(i)
-			chunk[i].tnext = p.free
-			p.free = &chunk[i]
-		}
-		p.chunks = append(p.chunks, chunk)
+		p.grow()
 	}
 	n := p.free
 	p.free = n.tnext
-	n.tnext = nil
 	n.epoch++
-	p.live++
 	return n
+}
+
+// grow adds a chunk of free nodes.
+func (p *regPool) grow() {
+	chunk := make([]waitNode, regChunk)
+	base := uint32(len(p.chunks) * regChunk)
+	for i := range chunk {
+		chunk[i].idx = base + uint32(i)
+		chunk[i].tnext = p.free
+		p.free = &chunk[i]
+	}
+	p.chunks = append(p.chunks, chunk)
 }
 
 func (p *regPool) put(n *waitNode) {
 	if n.wakeable {
 		n.wakeWord.Store(n.epoch<<1 | 1) // no Waker of this use can post any more
 	}
-	n.regData = regData{tnext: p.free}
+	// Reset what a use may leave set. Leaving its queue (leaveQueue) has
+	// already cleared q, sq, prev, next, linked and slinked; newReg sets g
+	// and seq. Clearing field by field rather than the whole regData keeps
+	// this off the profile of every wait.
+	n.task, n.state = nil, regArmed
+	n.external, n.passive, n.counted, n.wakeable = false, false, false, false
+	n.timer, n.tprev, n.tnext = wheel.Timer{}, nil, p.free
 	p.free = n
 	p.live--
 }
@@ -150,16 +164,15 @@ func (w Waiter) live() *waitNode {
 	return w.n
 }
 
-// own returns the node if the registration has not ended, after checking
-// that the caller is its task: a registration is touched only by the task
-// it belongs to (the runtime's own paths end registrations directly).
-func (w Waiter) own(op string) *waitNode {
-	n := w.live()
-	if n != nil && gid.Supported && gid.Current() != n.task.g {
-		panic("asyncrt: " + op + " called outside the task that registered: a Waiter belongs to " +
-			"its task; other goroutines wake it through its Waker")
-	}
-	return n
+// The calls that change a registration check that the caller is its task
+// (the runtime's own paths end registrations directly). They repeat the
+// check inline rather than call a helper: these calls are the hot path of
+// every wait.
+
+// notOwner panics for a Waiter used by something other than its task.
+func notOwner(op string) {
+	panic("asyncrt: " + op + " called outside the task that registered: a Waiter belongs to " +
+		"its task; other goroutines wake it through its Waker")
 }
 
 // Woken reports whether the registration has been woken since the task last
@@ -186,9 +199,14 @@ func (w Waiter) Active() bool { return w.live() != nil }
 // Release ends the registration after its wait did its job: a wake it
 // received is taken as used. Releasing an ended registration does nothing.
 func (w Waiter) Release() {
-	if n := w.own("Waiter.Release"); n != nil {
-		n.task.rt.endReg(n, false)
+	n := w.live()
+	if n == nil {
+		return
 	}
+	if gid.Supported && gid.Current() != n.g {
+		notOwner("Waiter.Release")
+	}
+	n.task.rt.endReg(n, false)
 }
 
 // Cancel ends the registration without using it: it leaves its queue, its
@@ -198,9 +216,14 @@ func (w Waiter) Release() {
 // finish, or when a Timeout unwinds them, so a source needs Cancel only to
 // stop waiting early.
 func (w Waiter) Cancel() {
-	if n := w.own("Waiter.Cancel"); n != nil {
-		n.task.rt.endReg(n, true)
+	n := w.live()
+	if n == nil {
+		return
 	}
+	if gid.Supported && gid.Current() != n.g {
+		notOwner("Waiter.Cancel")
+	}
+	n.task.rt.endReg(n, true)
 }
 
 // WakeAt arms a timer that wakes the registration at time at on its
@@ -208,9 +231,35 @@ func (w Waiter) Cancel() {
 // registration's own timer, which nothing else fires or stops. A time
 // already past wakes it at once.
 func (w Waiter) WakeAt(at time.Time) {
-	if n := w.own("Waiter.WakeAt"); n != nil {
-		n.task.rt.wakeNodeAt(n, n.task.rt.toNanos(at))
+	n := w.live()
+	if n == nil {
+		return
 	}
+	if gid.Supported && gid.Current() != n.g {
+		notOwner("Waiter.WakeAt")
+	}
+	n.task.rt.wakeNodeAt(n, n.task.rt.toNanos(at))
+}
+
+// WakeAfter arms a timer that wakes the registration d after the runtime's
+// current event time (what [Task.Sleep] measures from), replacing any timer
+// it had, like [Waiter.WakeAt]. A d of zero or less wakes it at once.
+func (w Waiter) WakeAfter(d time.Duration) {
+	n := w.live()
+	if n == nil {
+		return
+	}
+	if gid.Supported && gid.Current() != n.g {
+		notOwner("Waiter.WakeAfter")
+	}
+	rt := n.task.rt
+	at := rt.after(d)
+	if n.timer.IsZero() && at > rt.eventTime() {
+		// The common case, without wakeNodeAt's call: no timer to replace.
+		n.timer = rt.timers.Schedule(at, timerEvent{kind: timerReg, reg: n.idx, arg: n.epoch})
+		return
+	}
+	rt.wakeNodeAt(n, at)
 }
 
 // wakeNodeAt arms n's timer for runtime time at.
@@ -232,9 +281,12 @@ func (rt *Runtime) wakeNodeAt(n *waitNode, at int64) {
 // source fed by other goroutines, or by a library's callbacks, says that
 // something may still come.
 func (w Waiter) Waker() Waker {
-	n := w.own("Waiter.Waker")
+	n := w.live()
 	if n == nil {
 		return Waker{}
+	}
+	if gid.Supported && gid.Current() != n.g {
+		notOwner("Waiter.Waker")
 	}
 	n.task.rt.markExternal(n)
 	n.armWaker()
@@ -516,7 +568,9 @@ func (t *Task) Enqueue(q *WaitQueue) Waiter {
 // NewWaiter registers t with no queue: the registration is woken through its
 // [Waiter.Waker] (from any goroutine) or its timer ([Waiter.WakeAt]).
 func (t *Task) NewWaiter() Waiter {
-	t.check("Task.NewWaiter")
+	if t == nil || t.rec == nil || gid.Current() != t.g || !gid.Supported && t.rt.current != t {
+		t.misuse("Task.NewWaiter") // Task.check, inline on this hot path
+	}
 	n := t.rt.newReg(t, false)
 	return Waiter{n: n, epoch: n.epoch}
 }
@@ -573,7 +627,8 @@ func (t *Task) waitRegs() {
 // it at the head of the task's list.
 func (rt *Runtime) newReg(t *Task, passive bool) *waitNode {
 	n := rt.regs.get()
-	n.task, n.passive = t, passive
+	rt.regs.live++
+	n.task, n.g, n.passive = t, t.g, passive
 	if !passive {
 		t.waits++
 	}
