@@ -76,17 +76,13 @@ func BenchmarkSpawnAwait(b *testing.B) {
 	}
 }
 
-// BenchmarkSpawnPooledAwait is SpawnAwait on the runtime's coroutine pool.
+// BenchmarkSpawnPooledAwait is SpawnAwait on a runtime with a task pool.
 func BenchmarkSpawnPooledAwait(b *testing.B) {
 	rt := newBenchRuntime(b, asyncrt.NewBuilder().TaskPool(16, true))
 	b.ReportAllocs()
 	_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
 		for b.Loop() {
-			h, err := asyncrt.SpawnPooled(t, square)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := h.Await(t); err != nil {
+			if _, err := asyncrt.Spawn(t, square).Await(t); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -74,6 +74,7 @@ func (p PanicPolicy) String() string {
 
 type config struct {
 	tasksPerCycle  int
+	pooled         bool // TaskPool was called: tasks run on pooled coroutines
 	poolSize       int
 	poolBounded    bool
 	panicPolicy    PanicPolicy
@@ -124,12 +125,17 @@ func (b *Builder) TasksPerCycle(n int) *Builder {
 	return b
 }
 
-// TaskPool configures the coroutines [SpawnPooled] runs tasks on. size
-// coroutines are created when the runtime is built. A bounded pool never
-// grows: SpawnPooled returns [ErrPoolFull] while all of them are busy, so size
-// must be at least 1. An unbounded pool grows in chunks of max(size, 64)
-// whenever it runs out. Without this option the pool is unbounded and starts
-// empty.
+// TaskPool makes the runtime run tasks on pooled coroutines: every
+// [Spawn], [SpawnFunc], JoinSet spawn and remote spawn takes a coroutine
+// from the pool and returns it when the task ends, so that, once the pool is
+// warm, spawning allocates nothing beyond what the task function captures.
+// Without this option each task gets a new coroutine.
+//
+// size coroutines are created when the runtime is built. A bounded pool
+// never grows, so size must be at least 1: while all its coroutines are
+// busy, a spawn is refused with [ErrPoolFull] (reported by the task's
+// handle) and counted in [Stats].SpawnsRefused. An unbounded pool grows in
+// chunks of max(size, 64) whenever it runs out.
 func (b *Builder) TaskPool(size int, bounded bool) *Builder {
 	switch {
 	case size < 0:
@@ -137,7 +143,7 @@ func (b *Builder) TaskPool(size int, bounded bool) *Builder {
 	case bounded && size == 0:
 		b.errs = append(b.errs, fmt.Errorf("TaskPool(0, true): a bounded pool needs at least one coroutine"))
 	}
-	b.cfg.poolSize, b.cfg.poolBounded = size, bounded
+	b.cfg.pooled, b.cfg.poolSize, b.cfg.poolBounded = true, size, bounded
 	return b
 }
 

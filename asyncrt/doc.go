@@ -13,12 +13,15 @@
 // Code between two suspension points is never interleaved with another task,
 // so tasks share data without locks.
 //
-// [BlockOn] runs a root task and everything it spawns until the root returns.
-// [Spawn] starts a task on a coroutine of its own; [SpawnPooled] reuses
-// coroutines made in advance, so spawning costs no allocation beyond the
-// closure. Both return a [JoinHandle] to await the result, abort the task or
-// detach it. Any number of tasks may await one task; the first to resume
-// after it finishes takes the result.
+// [BlockOn] runs a root task and everything it spawns until the root returns;
+// [Run] does the same for a root that returns only an error. [Spawn] starts a
+// task that returns a value (an error included), [SpawnFunc] one that returns
+// nothing; both return a [JoinHandle] to await the result ([JoinHandle.Await],
+// or [JoinHandle.Wait] for how the task ended), abort the task or detach it.
+// Any number of tasks may await one task; the first to resume after it
+// finishes takes the result. Whether tasks run on coroutines made for them or
+// on a pool of coroutines made in advance is the runtime's choice
+// ([Builder.TaskPool]), not the spawner's.
 //
 // # The waiting layer
 //
@@ -148,7 +151,7 @@
 //	ErrElapsed         Timeout, TimeoutAt                        the deadline passed first
 //	ErrJoined          Await, OnJoin                             the result was taken or detached
 //	ErrInvalidHandle   Await, OnJoin                             the zero handle, or another runtime's
-//	ErrPoolFull        SpawnPooled                               a bounded pool has no free coroutine
+//	ErrPoolFull        Await, Wait, JoinSet.Next, RemoteHandle   a bounded pool had no free coroutine
 //	ErrBusy            BlockOn                                   another BlockOn drives the runtime
 //	ErrGoexit          Await                                     the task called runtime.Goexit
 //	os.ErrClosed       FD methods                                the descriptor was deregistered

@@ -17,8 +17,9 @@ var (
 	// before BlockOn returns, so its defers have run.
 	ErrDeadlock = errors.New("asyncrt: deadlock: the root task waits on something that can never happen")
 
-	// ErrPoolFull is returned by [SpawnPooled] when the runtime's bounded task
-	// pool has no free coroutine.
+	// ErrPoolFull reports a task that was not started because the runtime's
+	// bounded task pool had no free coroutine (see [Builder.TaskPool]): its
+	// handle's Await and Wait return it.
 	ErrPoolFull = errors.New("asyncrt: task pool is full")
 
 	// ErrClosed is returned when the runtime has been closed. It is not

@@ -72,21 +72,75 @@ func ExampleJoinHandle_Abort() {
 	// aborted: true
 }
 
-func ExampleSpawnPooled() {
+// A runtime built with a bounded task pool runs every task on one of its
+// coroutines; a spawn while all are busy is refused, and its handle says so.
+func ExampleBuilder_TaskPool() {
 	rt, _ := asyncrt.NewBuilder().TaskPool(2, true).Build()
 	defer rt.Close()
 
-	_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
+	_ = asyncrt.Run(rt, func(t *asyncrt.Task) error {
 		busy := func(t *asyncrt.Task) int { t.Yield(); return 1 }
-		a, _ := asyncrt.SpawnPooled(t, busy)
-		b, _ := asyncrt.SpawnPooled(t, busy)
-		_, err := asyncrt.SpawnPooled(t, busy)
-		fmt.Println(err)
+		a := asyncrt.Spawn(t, busy)
+		b := asyncrt.Spawn(t, busy)
+		fmt.Println(asyncrt.Spawn(t, busy).Wait(t))
 		_, _ = a.Await(t)
 		_, _ = b.Await(t)
-		return struct{}{}
+		fmt.Println(asyncrt.Spawn(t, busy).Wait(t), t.Runtime().Stats().SpawnsRefused)
+		return nil
 	})
-	// Output: asyncrt: task pool is full
+	// Output:
+	// asyncrt: task pool is full
+	// <nil> 1
+}
+
+// SpawnFunc starts a task that returns nothing; Wait reports how it ended.
+func ExampleSpawnFunc() {
+	rt, _ := asyncrt.New()
+	defer rt.Close()
+
+	_ = asyncrt.Run(rt, func(t *asyncrt.Task) error {
+		h := asyncrt.SpawnFunc(t, func(t *asyncrt.Task) {
+			t.Yield()
+			fmt.Println("worker: done")
+		})
+		fmt.Println("wait:", h.Wait(t))
+		return nil
+	})
+	// Output:
+	// worker: done
+	// wait: <nil>
+}
+
+// A task that returns an error is awaited with one check: Wait returns the
+// task's own error, or how it failed to finish (aborted, panicked).
+func ExampleJoinHandle_Wait() {
+	rt, _ := asyncrt.New()
+	defer rt.Close()
+
+	_ = asyncrt.Run(rt, func(t *asyncrt.Task) error {
+		fails := asyncrt.Spawn(t, func(t *asyncrt.Task) error { return errors.New("disk full") })
+		panics := asyncrt.Spawn(t, func(t *asyncrt.Task) error { panic("bug") })
+		fmt.Println(fails.Wait(t))
+		fmt.Println(errors.As(panics.Wait(t), new(*asyncrt.PanicError)))
+		return nil
+	})
+	// Output:
+	// disk full
+	// true
+}
+
+// Run runs a root that returns an error: one check covers the root's own
+// error and the runtime's (a panic, a deadlock, a closed runtime).
+func ExampleRun() {
+	rt, _ := asyncrt.New()
+	defer rt.Close()
+
+	err := asyncrt.Run(rt, func(t *asyncrt.Task) error {
+		t.Sleep(time.Millisecond)
+		return errors.New("config missing")
+	})
+	fmt.Println(err)
+	// Output: config missing
 }
 
 func ExampleTimeout() {

@@ -221,8 +221,9 @@ type RemoteHandle[T any] struct {
 }
 
 // Wait blocks until the task finishes and returns its result. The error is
-// [ErrAborted], a *[PanicError], or [ErrClosed] if the runtime closed before
-// the task started.
+// [ErrAborted], a *[PanicError], [ErrClosed] if the runtime closed before
+// the task started, or [ErrPoolFull] if the runtime's bounded task pool had
+// no free coroutine for it.
 func (r *RemoteHandle[T]) Wait() (T, error) {
 	<-r.done
 	return r.val, r.err
@@ -253,7 +254,13 @@ func (r *RemoteHandle[T]) Abort() {
 }
 
 func (r *RemoteHandle[T]) runOnRuntime(rt *Runtime) {
-	rec := rt.insertTask(r, rt.newTask(false), rt.defaultWorld())
+	co := rt.coroutine()
+	if co == nil {
+		r.err = ErrPoolFull
+		close(r.done)
+		return
+	}
+	rec := rt.insertTask(r, co, rt.defaultWorld())
 	rec.remote, rec.detached = true, true
 	r.key = rec.key
 }

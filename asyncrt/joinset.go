@@ -18,6 +18,9 @@ type JoinSet[T any] struct {
 	rt      *Runtime
 	members map[slab.Key]JoinHandle[T]
 	core    joinSetCore
+	// refused counts spawns a full bounded pool refused: Next returns an
+	// ErrPoolFull result for each, before waiting on running members.
+	refused int
 }
 
 // JoinResult is a finished member of a JoinSet.
@@ -25,8 +28,18 @@ type JoinResult[T any] struct {
 	// ID is the task's ID (see Task.ID).
 	ID    uint64
 	Value T
-	// Err is ErrAborted, a *PanicError or ErrGoexit, as for Await.
+	// Err is ErrAborted, a *PanicError or ErrGoexit, as for Await, or
+	// ErrPoolFull for a spawn a full bounded task pool refused (ID 0).
 	Err error
+}
+
+// Error returns how the member ended as one error: Err, or, for a set whose
+// result type is error, the error the member returned (see JoinHandle.Wait).
+func (r JoinResult[T]) Error() error {
+	if r.Err != nil {
+		return r.Err
+	}
+	return resultError(r.Value)
 }
 
 // NewJoinSet returns an empty set.
@@ -34,15 +47,44 @@ func NewJoinSet[T any]() *JoinSet[T] {
 	return &JoinSet[T]{members: make(map[slab.Key]JoinHandle[T])}
 }
 
-// Spawn starts fn as a member of the set and returns its task's ID.
+// Spawn starts fn as a member of the set and returns its task's ID (0 if a
+// full bounded task pool refused it: Next then returns its ErrPoolFull).
 func (s *JoinSet[T]) Spawn(t *Task, fn func(*Task) T) uint64 {
 	t.check("JoinSet.Spawn")
+	s.bind(t)
+	return s.add(t, Spawn(t, fn))
+}
+
+// SpawnFunc starts fn, which returns nothing, as a member of the set, like
+// Spawn; its result's Value is T's zero value.
+func (s *JoinSet[T]) SpawnFunc(t *Task, fn func(*Task)) uint64 {
+	t.check("JoinSet.SpawnFunc")
+	if fn == nil {
+		panic("asyncrt: JoinSet.SpawnFunc called with a nil function")
+	}
+	s.bind(t)
+	co := t.rt.coroutine()
+	if co == nil {
+		return s.add(t, JoinHandle[T]{rt: t.rt, refused: true})
+	}
+	b := getBody[T](t.rt)
+	b.void = fn
+	return s.add(t, spawnOn(t, co, b, voidPC(fn)))
+}
+
+func (s *JoinSet[T]) bind(t *Task) {
 	if s.rt == nil {
 		s.rt = t.rt
 	} else if s.rt != t.rt {
 		panic("asyncrt: JoinSet.Spawn called by a task of another runtime")
 	}
-	h := Spawn(t, fn)
+}
+
+func (s *JoinSet[T]) add(t *Task, h JoinHandle[T]) uint64 {
+	if h.refused {
+		s.refused++
+		return 0
+	}
 	rec, _ := t.rt.tasks.Get(h.key)
 	rec.set = &s.core
 	s.members[h.key] = h
@@ -50,7 +92,7 @@ func (s *JoinSet[T]) Spawn(t *Task, fn func(*Task) T) uint64 {
 }
 
 // Len returns the number of members not yet returned by Next.
-func (s *JoinSet[T]) Len() int { return len(s.members) }
+func (s *JoinSet[T]) Len() int { return len(s.members) + s.refused }
 
 // Next suspends t until a member finishes and returns its result, in the
 // order members finish; ok is false when the set is empty.
@@ -78,6 +120,10 @@ func (s *JoinSet[T]) TryNext(t *Task) (JoinResult[T], bool) {
 }
 
 func (s *JoinSet[T]) take(t *Task) (JoinResult[T], bool) {
+	if s.refused > 0 {
+		s.refused--
+		return JoinResult[T]{Err: ErrPoolFull}, true
+	}
 	for len(s.core.done) > 0 {
 		k := s.core.done[0]
 		s.core.done = s.core.done[1:]
@@ -88,7 +134,7 @@ func (s *JoinSet[T]) take(t *Task) (JoinResult[T], bool) {
 		delete(s.members, k)
 		rec, _ := t.rt.tasks.Get(k)
 		id := rec.id
-		v, err := h.Await(t) // finished: returns at once
+		v, err := h.await(t) // finished: returns at once
 		return JoinResult[T]{ID: id, Value: v, Err: err}, true
 	}
 	return JoinResult[T]{}, false

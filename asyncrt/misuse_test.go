@@ -48,9 +48,9 @@ func TestTaskUsedByAnotherTaskPanics(t *testing.T) {
 }
 
 func TestTaskUsedAfterItsFunctionReturnedPanics(t *testing.T) {
-	rt := newRuntime(t, nil)
+	rt := newRuntime(t, asyncrt.NewBuilder().TaskPool(1, false))
 	msg := block(t, rt, func(t *asyncrt.Task) string {
-		h, _ := asyncrt.SpawnPooled(t, func(t *asyncrt.Task) *asyncrt.Task { return t })
+		h := asyncrt.Spawn(t, func(t *asyncrt.Task) *asyncrt.Task { return t })
 		leaked, _ := h.Await(t)
 		return panicMessage(func() { leaked.Yield() })
 	})
@@ -149,11 +149,7 @@ func TestStaleTaskPanicsEveryTime(t *testing.T) {
 		msgs := block(t, rt, func(t *asyncrt.Task) []string {
 			var stale *asyncrt.Task
 			keep := func(t *asyncrt.Task) int { stale = t; return 0 }
-			h := asyncrt.Spawn(t, keep)
-			if pooled {
-				h, _ = asyncrt.SpawnPooled(t, keep)
-			}
-			_, _ = h.Await(t)
+			_, _ = asyncrt.Spawn(t, keep).Await(t)
 			var msgs []string
 			for range 200 {
 				// New tasks and goroutines may get the old descriptor.

@@ -451,8 +451,7 @@ func TestNoGoroutinesLeftAfterClose(t *testing.T) {
 	block(t, rt, func(t *asyncrt.Task) int {
 		_, _ = asyncrt.Go(t, func() (int, error) { return 1, nil })
 		for range 4 {
-			h, _ := asyncrt.SpawnPooled(t, func(t *asyncrt.Task) int { t.Sleep(time.Hour); return 0 })
-			h.Detach()
+			asyncrt.SpawnFunc(t, func(t *asyncrt.Task) { t.Sleep(time.Hour) }).Detach()
 		}
 		t.Sleep(time.Millisecond)
 		return 0

@@ -121,7 +121,8 @@ func (q *ringQueue) clear() {
 	q.head, q.tail, q.n = 0, 0, 0
 }
 
-// coPool holds the coroutines SpawnPooled runs tasks on.
+// coPool holds the coroutines tasks run on when the runtime has a task pool
+// (Builder.TaskPool).
 type coPool struct {
 	idle    []*Task // LIFO: the most recently used coroutine is the warmest
 	created int

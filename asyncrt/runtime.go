@@ -257,6 +257,23 @@ func BlockOn[T any](rt *Runtime, fn func(*Task) T) (T, error) {
 	return root.val, nil
 }
 
+// Run runs fn as the root task of rt, like [BlockOn], for a root whose only
+// result is an error: it returns fn's error, or, if the root did not return
+// (it panicked, deadlocked, or the runtime was closed), BlockOn's error. One
+// check covers both:
+//
+//	if err := asyncrt.Run(rt, serve); err != nil { ... }
+func Run(rt *Runtime, fn func(*Task) error) error {
+	if fn == nil {
+		return errors.New("asyncrt: Run called with a nil function")
+	}
+	err, runErr := BlockOn(rt, fn)
+	if runErr != nil {
+		return runErr
+	}
+	return err
+}
+
 // acquire claims the runtime for one BlockOn, or fails with ErrBusy if
 // another goroutine holds it.
 func (rt *Runtime) acquire() error {
@@ -343,6 +360,9 @@ func (rt *Runtime) runRoot(root runner) error {
 type Stats struct {
 	// Spawned counts tasks started, including each BlockOn's root.
 	Spawned uint64
+	// SpawnsRefused counts tasks not started because a bounded task pool
+	// was full (see Builder.TaskPool); their handles report ErrPoolFull.
+	SpawnsRefused uint64
 	// Completed counts tasks that returned normally.
 	Completed uint64
 	// Aborted counts tasks that ended by abort (JoinHandle.Abort or Close).

@@ -213,17 +213,19 @@ func TestCloseFromTaskPanics(t *testing.T) {
 }
 
 func TestStats(t *testing.T) {
-	rt := newRuntime(t, asyncrt.NewBuilder().TaskPool(3, true).UnhandledPanics(asyncrt.CountPanics))
+	rt := newRuntime(t, asyncrt.NewBuilder().TaskPool(4, true).UnhandledPanics(asyncrt.CountPanics))
+	var refusedErr error
 	inside := block(t, rt, func(t *asyncrt.Task) asyncrt.Stats {
-		ok, _ := asyncrt.SpawnPooled(t, func(*asyncrt.Task) int { return 1 })
+		ok := asyncrt.Spawn(t, func(*asyncrt.Task) int { return 1 })
 		bad := asyncrt.Spawn(t, func(*asyncrt.Task) int { panic("boom") })
-		slow, _ := asyncrt.SpawnPooled(t, func(t *asyncrt.Task) int {
+		slow := asyncrt.Spawn(t, func(t *asyncrt.Task) int {
 			for {
 				t.Yield()
 			}
 		})
 		asyncrt.Spawn(t, func(*asyncrt.Task) int { panic("nobody joins me") }).Detach()
-		t.Yield() // all four run once
+		refusedErr = asyncrt.SpawnFunc(t, func(*asyncrt.Task) {}).Wait(t) // the pool's 4 are taken
+		t.Yield()                                                         // all four run once
 		_, _ = ok.Await(t)
 		_, _ = bad.Await(t)
 		slow.Abort()
@@ -237,7 +239,9 @@ func TestStats(t *testing.T) {
 	assert.Equal(t, uint64(1), inside.UnhandledPanics)
 	assert.Equal(t, 1, inside.LiveTasks, "the root itself")
 	assert.Equal(t, 0, inside.PoolInUse)
-	assert.Equal(t, 3, inside.PoolCapacity)
+	assert.Equal(t, 4, inside.PoolCapacity)
+	assert.Equal(t, uint64(1), inside.SpawnsRefused)
+	assert.ErrorIs(t, refusedErr, asyncrt.ErrPoolFull)
 	assert.NotZero(t, inside.Polls)
 	assert.NotZero(t, inside.Cycles)
 

@@ -10,17 +10,24 @@ import (
 // are recycled per result type, so spawning does not allocate once warm.
 type body[T any] struct {
 	fn   func(*Task) T
+	void func(*Task) // a task that returns nothing (SpawnFunc): fn is nil
 	val  T
 	pool *bodyPool[T]
 }
 
-func (b *body[T]) run(t *Task) { b.val = b.fn(t) }
+func (b *body[T]) run(t *Task) {
+	if b.void != nil {
+		b.void(t)
+		return
+	}
+	b.val = b.fn(t)
+}
 
 func (*body[T]) deliver(error) {}
 
 func (b *body[T]) recycle() {
 	var zero T
-	b.val, b.fn = zero, nil
+	b.val, b.fn, b.void = zero, nil, nil
 	if p := b.pool; p != nil && len(p.free) < maxFreeBodies {
 		p.free = append(p.free, b)
 	}
@@ -58,43 +65,67 @@ func getBody[T any](rt *Runtime) *body[T] {
 	return &body[T]{pool: p}
 }
 
-// Spawn starts fn as a new task on t's runtime, on a coroutine of its own,
-// and returns a handle to await, abort or detach it. The caller carries on;
-// the new task first runs in the next cycle, or as soon as the caller awaits
-// it, whichever comes first.
+// Spawn starts fn as a new task on t's runtime and returns a handle to
+// await its result, abort it or detach it. The caller carries on; the new
+// task first runs in the next cycle, or as soon as the caller awaits it,
+// whichever comes first. A task that returns nothing is started with
+// [SpawnFunc]; one that returns an error is awaited with [JoinHandle.Wait].
 //
-// Spawn allocates a coroutine (and its goroutine) per task; [SpawnPooled]
-// reuses coroutines made in advance. A nil fn panics.
+// Each task runs on a coroutine of its own, made for it, unless the runtime
+// was built with a task pool ([Builder.TaskPool]): then it runs on a pooled
+// coroutine, and spawning allocates nothing beyond what fn captures. If a
+// bounded pool has no free coroutine the task is not started: the handle
+// reports [ErrPoolFull] (from Await, Wait and JoinSet.Next) and
+// [Stats].SpawnsRefused counts it. A nil fn panics.
 func Spawn[T any](t *Task, fn func(*Task) T) JoinHandle[T] {
 	t.check("Spawn")
 	if fn == nil {
 		panic("asyncrt: Spawn called with a nil function")
 	}
-	return spawnOn(t, t.rt.newTask(false), fn)
-}
-
-// SpawnPooled is [Spawn] on a coroutine from the runtime's task pool (see
-// [Builder.TaskPool]), which runs task after task: once the pool is warm,
-// spawning allocates nothing beyond what fn captures. A bounded pool with
-// every coroutine busy returns [ErrPoolFull]. A nil fn panics.
-func SpawnPooled[T any](t *Task, fn func(*Task) T) (JoinHandle[T], error) {
-	t.check("SpawnPooled")
-	if fn == nil {
-		panic("asyncrt: SpawnPooled called with a nil function")
+	co := t.rt.coroutine()
+	if co == nil {
+		return JoinHandle[T]{rt: t.rt, refused: true}
 	}
-	co, err := t.rt.pool.get(t.rt)
-	if err != nil {
-		return JoinHandle[T]{}, err
-	}
-	return spawnOn(t, co, fn), nil
-}
-
-func spawnOn[T any](parent *Task, co *Task, fn func(*Task) T) JoinHandle[T] {
-	rt := parent.rt
-	b := getBody[T](rt)
+	b := getBody[T](t.rt)
 	b.fn = fn
+	return spawnOn(t, co, b, funcPC(fn))
+}
+
+// SpawnFunc is [Spawn] for a task that returns nothing: await it with
+// [JoinHandle.Wait], which reports how it ended.
+func SpawnFunc(t *Task, fn func(*Task)) JoinHandle[struct{}] {
+	t.check("SpawnFunc")
+	if fn == nil {
+		panic("asyncrt: SpawnFunc called with a nil function")
+	}
+	co := t.rt.coroutine()
+	if co == nil {
+		return JoinHandle[struct{}]{rt: t.rt, refused: true}
+	}
+	b := getBody[struct{}](t.rt)
+	b.void = fn
+	return spawnOn(t, co, b, voidPC(fn))
+}
+
+// coroutine returns the coroutine for a new task: a new one, or a pooled
+// one if the runtime has a pool; nil if a bounded pool is full, which it
+// counts.
+func (rt *Runtime) coroutine() *Task {
+	if !rt.cfg.pooled {
+		return rt.newTask(false)
+	}
+	co, err := rt.pool.get(rt)
+	if err != nil {
+		rt.counters.SpawnsRefused++
+		return nil
+	}
+	return co
+}
+
+func spawnOn[T any](parent *Task, co *Task, b *body[T], pc uintptr) JoinHandle[T] {
+	rt := parent.rt
 	rec := rt.insertTask(b, co, parent.world)
-	co.wdFn.Store(funcPC(fn)) // named lazily, only if the task stalls
+	co.wdFn.Store(pc) // named lazily, only if the task stalls
 	return JoinHandle[T]{rt: rt, key: rec.key, b: b}
 }
 
@@ -108,7 +139,9 @@ func spawnOn[T any](parent *Task, co *Task, fn func(*Task) T) JoinHandle[T] {
 type JoinHandle[T any] struct {
 	rt  *Runtime
 	key slab.Key
-	b   *body[T]
+	// refused: the task was never started (a bounded pool was full).
+	refused bool
+	b       *body[T]
 }
 
 // Await suspends t until the task finishes and returns its result. The error
@@ -129,10 +162,17 @@ type JoinHandle[T any] struct {
 // from here.
 func (h JoinHandle[T]) Await(t *Task) (T, error) {
 	t.check("JoinHandle.Await")
+	return h.await(t)
+}
+
+func (h JoinHandle[T]) await(t *Task) (T, error) {
 	var zero T
 	rt := h.rt
 	if rt == nil || rt != t.rt {
 		return zero, ErrInvalidHandle
+	}
+	if h.refused {
+		return zero, ErrPoolFull
 	}
 	rec, ok := rt.tasks.Get(h.key)
 	if !ok || rec.detached || rec.consumed {
@@ -160,6 +200,33 @@ func (h JoinHandle[T]) Await(t *Task) (T, error) {
 		}
 	}
 	return h.take(rec)
+}
+
+// Wait suspends t until the task finishes, like [JoinHandle.Await], and
+// reports how it ended without its value: the error Await would return
+// (ErrAborted, a *PanicError, ...), or, for a task whose result type is
+// error, the error it returned. It is how a task that returns nothing
+// ([SpawnFunc]) or only an error is awaited, with one check:
+//
+//	h := asyncrt.Spawn(t, func(t *asyncrt.Task) error { return serve(t) })
+//	if err := h.Wait(t); err != nil { ... }
+func (h JoinHandle[T]) Wait(t *Task) error {
+	t.check("JoinHandle.Wait")
+	v, err := h.await(t)
+	if err != nil {
+		return err
+	}
+	return resultError(v)
+}
+
+// resultError returns v if T is the error type, nil otherwise. The type
+// test uses a nil *T, so nothing is boxed for other result types.
+func resultError[T any](v T) error {
+	if _, ok := any((*T)(nil)).(*error); ok {
+		err, _ := any(v).(error)
+		return err
+	}
+	return nil
 }
 
 // take consumes a finished task's result.

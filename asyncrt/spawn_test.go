@@ -2,6 +2,7 @@ package asyncrt_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
@@ -16,18 +17,24 @@ import (
 )
 
 func TestSpawnAndAwaitResults(t *testing.T) {
-	rt := newRuntime(t, nil)
+	for _, pooled := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pooled=%v", pooled), func(t *testing.T) { testSpawnAndAwaitResults(t, pooled) })
+	}
+}
+
+func testSpawnAndAwaitResults(t *testing.T, pooled bool) {
+	b := asyncrt.NewBuilder()
+	if pooled {
+		b = b.TaskPool(8, false)
+	}
+	rt := newRuntime(t, b)
 	sum := block(t, rt, func(t *asyncrt.Task) int {
 		var hs []asyncrt.JoinHandle[int]
 		for i := range 100 {
 			if i%2 == 0 {
 				hs = append(hs, asyncrt.Spawn(t, func(t *asyncrt.Task) int { t.Yield(); return i }))
 			} else {
-				h, err := asyncrt.SpawnPooled(t, func(*asyncrt.Task) int { return i })
-				if err != nil {
-					panic(err)
-				}
-				hs = append(hs, h)
+				hs = append(hs, asyncrt.Spawn(t, func(*asyncrt.Task) int { return i }))
 			}
 		}
 		sum := 0
@@ -183,16 +190,12 @@ func TestAbortSuspendedTaskRunsDefers(t *testing.T) {
 }
 
 func TestAbortBeforeStartNeverRuns(t *testing.T) {
-	rt := newRuntime(t, nil)
+	rt := newRuntime(t, asyncrt.NewBuilder().TaskPool(1, true))
 	ran := false
 	err := block(t, rt, func(t *asyncrt.Task) error {
-		h, err := asyncrt.SpawnPooled(t, func(*asyncrt.Task) int { ran = true; return 1 })
-		if err != nil {
-			return err
-		}
+		h := asyncrt.SpawnFunc(t, func(*asyncrt.Task) { ran = true })
 		h.Abort()
-		_, err = h.Await(t)
-		return err
+		return h.Wait(t)
 	})
 	assert.ErrorIs(t, err, asyncrt.ErrAborted)
 	assert.False(t, ran)
@@ -432,17 +435,14 @@ func TestBoundedPool(t *testing.T) {
 			}
 			return 0
 		}
-		a, _ := asyncrt.SpawnPooled(t, spin)
-		b, _ := asyncrt.SpawnPooled(t, spin)
-		_, full := asyncrt.SpawnPooled(t, spin)
+		a := asyncrt.Spawn(t, spin)
+		b := asyncrt.Spawn(t, spin)
+		full := asyncrt.Spawn(t, spin).Wait(t)
 		s := t.Runtime().Stats()
 		release = true
 		_, _ = a.Await(t)
 		_, _ = b.Await(t)
-		c, err := asyncrt.SpawnPooled(t, spin)
-		if err == nil {
-			_, _ = c.Await(t)
-		}
+		err := asyncrt.Spawn(t, spin).Wait(t)
 		s2 := t.Runtime().Stats()
 		return result{full, s.PoolInUse, s.PoolCapacity, err, s2.PoolInUse, s2.PoolCapacity}
 	})
@@ -459,11 +459,7 @@ func TestUnboundedPoolGrows(t *testing.T) {
 	s := block(t, rt, func(t *asyncrt.Task) asyncrt.Stats {
 		var hs []asyncrt.JoinHandle[int]
 		for range 100 {
-			h, err := asyncrt.SpawnPooled(t, func(t *asyncrt.Task) int { t.Yield(); return 1 })
-			if err != nil {
-				panic(err)
-			}
-			hs = append(hs, h)
+			hs = append(hs, asyncrt.Spawn(t, func(t *asyncrt.Task) int { t.Yield(); return 1 }))
 		}
 		s := t.Runtime().Stats()
 		for _, h := range hs {
@@ -480,9 +476,11 @@ func TestSpawnNilFunctionPanics(t *testing.T) {
 	msgs := block(t, rt, func(t *asyncrt.Task) []string {
 		return []string{
 			panicMessage(func() { asyncrt.Spawn[int](t, nil) }),
-			panicMessage(func() { _, _ = asyncrt.SpawnPooled[int](t, nil) }),
+			panicMessage(func() { asyncrt.SpawnFunc(t, nil) }),
+			panicMessage(func() { asyncrt.NewJoinSet[int]().SpawnFunc(t, nil) }),
 		}
 	})
 	assert.Contains(t, msgs[0], "Spawn called with a nil function")
-	assert.Contains(t, msgs[1], "SpawnPooled called with a nil function")
+	assert.Contains(t, msgs[1], "SpawnFunc called with a nil function")
+	assert.Contains(t, msgs[2], "JoinSet.SpawnFunc called with a nil function")
 }

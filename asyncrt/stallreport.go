@@ -217,7 +217,17 @@ func funcPC[T any](fn func(*Task) T) uintptr {
 	return **(**uintptr)(unsafe.Pointer(&fn))
 }
 
-func (b *body[T]) entryPC() uintptr { return funcPC(b.fn) }
+// voidPC is funcPC for a task that returns nothing.
+func voidPC(fn func(*Task)) uintptr {
+	return **(**uintptr)(unsafe.Pointer(&fn))
+}
+
+func (b *body[T]) entryPC() uintptr {
+	if b.void != nil {
+		return voidPC(b.void)
+	}
+	return funcPC(b.fn)
+}
 
 // funcInfo names the function whose code starts at pc and says where it is
 // defined.

@@ -49,15 +49,7 @@ func (s *stress) newID() int {
 func (s *stress) spawn(t *asyncrt.Task, depth int) stressChild {
 	c := stressChild{id: s.newID(), panics: s.rng.IntN(20) == 0}
 	fn := s.task(c.id, depth, c.panics)
-	if s.rng.IntN(2) == 0 {
-		c.h = asyncrt.Spawn(t, fn)
-	} else {
-		h, err := asyncrt.SpawnPooled(t, fn)
-		if err != nil {
-			s.problems = append(s.problems, fmt.Sprintf("SpawnPooled: %v", err))
-		}
-		c.h = h
-	}
+	c.h = asyncrt.Spawn(t, fn)
 	return c
 }
 
@@ -126,8 +118,18 @@ func (s *stress) check(k *stressChild, v int, err error) {
 }
 
 func TestStressNestedSpawnAbortPanic(t *testing.T) {
-	const tasks = 100_000
-	rt := newRuntime(t, asyncrt.NewBuilder().TaskPool(256, false).UnhandledPanics(asyncrt.CountPanics))
+	for _, pooled := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pooled=%v", pooled), func(t *testing.T) { testStressNestedSpawnAbortPanic(t, pooled) })
+	}
+}
+
+func testStressNestedSpawnAbortPanic(t *testing.T, pooled bool) {
+	const tasks = 50_000
+	b := asyncrt.NewBuilder().UnhandledPanics(asyncrt.CountPanics)
+	if pooled {
+		b = b.TaskPool(256, false)
+	}
+	rt := newRuntime(t, b)
 	s := &stress{rng: rand.New(rand.NewPCG(1, 2)), limit: tasks}
 
 	block(t, rt, func(t *asyncrt.Task) int {
