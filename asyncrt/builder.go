@@ -1,6 +1,7 @@
 package asyncrt
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -88,6 +89,7 @@ type config struct {
 	onStall        func(StallReport)
 	stallOut       io.Writer // where stalls are reported without onStall; nil: os.Stderr
 	remoteSpawns   int
+	shutdownCtx    context.Context // ShutdownOn; nil: none
 }
 
 // Builder configures a [Runtime]. Its methods record options and return the
@@ -212,6 +214,19 @@ func (b *Builder) PinCPU(cpu int) *Builder {
 		b.errs = append(b.errs, fmt.Errorf("PinCPU(%d): not among the %d CPUs this process may use", cpu, allowed.Count()))
 	}
 	b.cfg.pinCPU = cpu
+	return b
+}
+
+// ShutdownOn makes the runtime's shutdown signal fire when ctx is done:
+// the one call that wires a context (from [signal.NotifyContext], a
+// server's lifetime, a test) to the tasks that wait for shutdown
+// ([Task.ShutdownSignal], [OnShutdown], [Runtime.ShutdownToken]). The link
+// is dropped when the runtime is closed. A nil ctx is an error.
+func (b *Builder) ShutdownOn(ctx context.Context) *Builder {
+	if ctx == nil {
+		b.errs = append(b.errs, errors.New("ShutdownOn(nil): a context is needed; use context.Background() for none"))
+	}
+	b.cfg.shutdownCtx = ctx
 	return b
 }
 

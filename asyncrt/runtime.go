@@ -1,6 +1,7 @@
 package asyncrt
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -51,7 +52,9 @@ type Runtime struct {
 	waker    *reactor.Waker
 	shutdown shutdownState
 	stopSigs func()
-	wd       watchdog
+	// stopShutdownOn unlinks the Builder.ShutdownOn context.
+	stopShutdownOn func() bool
+	wd             watchdog
 
 	// Time.
 	epoch    time.Time // time zero of the runtime's clock
@@ -160,6 +163,9 @@ func start(worlds []World, cfg config) (*Runtime, error) {
 	}
 	if cfg.signals {
 		rt.stopSigs = rt.catchSignals()
+	}
+	if ctx := cfg.shutdownCtx; ctx != nil {
+		rt.stopShutdownOn = context.AfterFunc(ctx, rt.ShutdownHandle().Trigger)
 	}
 	return rt, nil
 }
@@ -479,6 +485,9 @@ func (rt *Runtime) Close() ShutdownStats {
 		<-rt.exited
 		if rt.stopSigs != nil {
 			rt.stopSigs()
+		}
+		if rt.stopShutdownOn != nil {
+			rt.stopShutdownOn()
 		}
 		rt.wd.stop()
 		rt.closeStats.RemoteRefused += rt.inbox.close()

@@ -8,6 +8,7 @@ import (
 // shutdownState is the runtime's shutdown signal.
 type shutdownState struct {
 	triggered atomic.Bool
+	token     CancellationToken // cancelled by Trigger: Runtime.ShutdownToken
 	// Owned by the runtime's thread.
 	delivered bool
 	waiters   WaitQueue
@@ -26,9 +27,16 @@ func (rt *Runtime) ShutdownHandle() *ShutdownHandle { return &ShutdownHandle{rt:
 // twice is harmless.
 func (h *ShutdownHandle) Trigger() {
 	if h.rt.shutdown.triggered.CompareAndSwap(false, true) {
+		h.rt.shutdown.token.Cancel()
 		h.rt.inbox.post(h.rt, shutdownJob{})
 	}
 }
+
+// ShutdownToken returns a token that is cancelled when the runtime's
+// shutdown signal fires: hand it (or a [CancellationToken.Child] of it) to
+// work that stops on cancellation, or select on [OnCancel] with it. It is
+// safe to call from any goroutine; every call returns the same token.
+func (rt *Runtime) ShutdownToken() *CancellationToken { return &rt.shutdown.token }
 
 // Triggered reports whether the shutdown signal has fired.
 func (h *ShutdownHandle) Triggered() bool { return h.rt.shutdown.triggered.Load() }
