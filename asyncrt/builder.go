@@ -90,6 +90,7 @@ type config struct {
 	stallOut       io.Writer // where stalls are reported without onStall; nil: os.Stderr
 	remoteSpawns   int
 	shutdownCtx    context.Context // ShutdownOn; nil: none
+	measurePolls   bool
 }
 
 // Builder configures a [Runtime]. Its methods record options and return the
@@ -214,6 +215,14 @@ func (b *Builder) PinCPU(cpu int) *Builder {
 		b.errs = append(b.errs, fmt.Errorf("PinCPU(%d): not among the %d CPUs this process may use", cpu, allowed.Count()))
 	}
 	b.cfg.pinCPU = cpu
+	return b
+}
+
+// MeasurePolls, when on, times every poll of a task (two clock reads each)
+// and counts them by duration in [Stats].PollTimes: what a latency-minded
+// operator graphs (see the asyncrt/metrics collector). Off by default.
+func (b *Builder) MeasurePolls(on bool) *Builder {
+	b.cfg.measurePolls = on
 	return b
 }
 

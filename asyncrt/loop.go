@@ -24,6 +24,7 @@ import (
 func (rt *Runtime) drive(root *taskRec, drainUntil time.Time) error {
 	perCycle := rt.cfg.tasksPerCycle
 	wd := rt.wd.on
+	measure := rt.cfg.measurePolls
 	// epoch is the watchdog epoch last seen at a boundary: the end of a
 	// poll, or an idle cycle. Seeing it change (once per watchdog tick) tells
 	// the watchdog the thread got there (see watchdog.observe).
@@ -55,7 +56,15 @@ func (rt *Runtime) drive(root *taskRec, drainUntil time.Time) error {
 			if !gid.Supported {
 				rt.current = rec.task
 			}
-			if why, _ := next(); why == switchYield && rec.qseq == 0 {
+			var began time.Time
+			if measure {
+				began = time.Now()
+			}
+			why, _ := next()
+			if measure {
+				rt.counters.PollTimes.add(time.Since(began))
+			}
+			if why == switchYield && rec.qseq == 0 {
 				// Queue the yielding task again (ringQueue.push, written out).
 				q := &rt.ready
 				if q.n == len(q.buf) {
@@ -301,12 +310,29 @@ func (rt *Runtime) resume(rec *taskRec) {
 	t := rec.task
 	rt.current = t
 	rec.state = stateRunning
+	began := rt.pollBegins()
 	if why, _ := t.next(); why == switchYield {
 		rt.enqueue(rec)
 	}
+	rt.pollEnds(began)
 	rt.current = nil
 	rt.counters.Polls++
 	rt.afterPoll(rec, t)
+}
+
+// pollBegins and pollEnds time a poll for Stats.PollTimes, on a runtime
+// built with MeasurePolls (the executor loop has its own copy).
+func (rt *Runtime) pollBegins() time.Time {
+	if !rt.cfg.measurePolls {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+func (rt *Runtime) pollEnds(began time.Time) {
+	if rt.cfg.measurePolls {
+		rt.counters.PollTimes.add(time.Since(began))
+	}
 }
 
 // rejectBusySuspend handles a task that suspended while the World was busy
@@ -332,9 +358,11 @@ func (rt *Runtime) runInline(rec *taskRec) {
 	caller := rt.current
 	rt.current = t
 	rec.state = stateRunning
+	began := rt.pollBegins()
 	if why, _ := t.next(); why == switchYield {
 		rt.enqueue(rec)
 	}
+	rt.pollEnds(began)
 	if w := t.world; rec.state != stateDone && w != nil && w.Locked() {
 		rt.rejectBusySuspend(rec, t)
 	}

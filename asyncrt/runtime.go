@@ -404,6 +404,11 @@ type Stats struct {
 	PoolInUse int
 	// PoolCapacity is the number of pooled coroutines created so far.
 	PoolCapacity int
+	// ReadyTasks is the number of tasks queued to run.
+	ReadyTasks int
+	// PollTimes counts polls by duration, on a runtime built with
+	// Builder.MeasurePolls; it is empty otherwise.
+	PollTimes PollHistogram
 }
 
 // Stats returns the runtime's counters. Called from one of the runtime's
@@ -429,6 +434,7 @@ func (rt *Runtime) liveStats() Stats {
 	s.Registrations = rt.regs.live
 	s.PoolInUse = rt.pool.inUse
 	s.PoolCapacity = rt.pool.created
+	s.ReadyTasks = rt.ready.len()
 	s.Stalls = rt.wd.stalls.Load()
 	return s
 }

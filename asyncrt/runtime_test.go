@@ -267,3 +267,26 @@ func TestErrorsAreDistinct(t *testing.T) {
 		}
 	}
 }
+
+func TestMeasurePollsCountsEveryPoll(t *testing.T) {
+	for _, measure := range []bool{false, true} {
+		rt := newRuntime(t, asyncrt.NewBuilder().MeasurePolls(measure))
+		s := block(t, rt, func(t *asyncrt.Task) asyncrt.Stats {
+			for range 100 {
+				t.Yield()
+			}
+			// Awaiting a task that has not started runs it inline.
+			_, _ = asyncrt.Spawn(t, func(*asyncrt.Task) int { return 1 }).Await(t)
+			return t.Runtime().Stats()
+		})
+		if !measure {
+			assert.Zero(t, s.PollTimes.Count())
+			continue
+		}
+		// The root's polls so far (the current one is still running) and
+		// the inline one.
+		assert.Equal(t, s.Polls, s.PollTimes.Count())
+		assert.Greater(t, s.PollTimes.Count(), uint64(100))
+		assert.Positive(t, s.PollTimes.Sum)
+	}
+}
