@@ -91,6 +91,7 @@ type config struct {
 	remoteSpawns   int
 	shutdownCtx    context.Context // ShutdownOn; nil: none
 	measurePolls   bool
+	profileLabels  bool
 }
 
 // Builder configures a [Runtime]. Its methods record options and return the
@@ -215,6 +216,16 @@ func (b *Builder) PinCPU(cpu int) *Builder {
 		b.errs = append(b.errs, fmt.Errorf("PinCPU(%d): not among the %d CPUs this process may use", cpu, allowed.Count()))
 	}
 	b.cfg.pinCPU = cpu
+	return b
+}
+
+// ProfileLabels, when on, labels each task's goroutine for CPU profiles
+// with its name (pprof label "task"; see [Named]), so that a profile splits
+// the runtime's time by task: `go tool pprof -tagfocus task=feed`, or
+// `-tags` for the breakdown. It costs a label switch per task start. Off by
+// default.
+func (b *Builder) ProfileLabels(on bool) *Builder {
+	b.cfg.profileLabels = on
 	return b
 }
 

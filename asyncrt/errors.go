@@ -94,6 +94,9 @@ type PanicError struct {
 	// TaskID identifies the task that panicked (see [Task.ID]); 0 for a
 	// World's systems, whose error is then the Value.
 	TaskID uint64
+	// TaskName is the task's name (see [Named] and [Task.Name]); "" for a
+	// World's systems.
+	TaskName string
 	// Value is the value passed to panic.
 	Value any
 	// Stack is the task's stack trace at the point of the panic.
@@ -104,6 +107,9 @@ type PanicError struct {
 func (e *PanicError) Error() string {
 	if e.TaskID == 0 {
 		return fmt.Sprintf("asyncrt: %v", e.Value)
+	}
+	if e.TaskName != "" {
+		return fmt.Sprintf("asyncrt: task %d (%s) panicked: %v", e.TaskID, e.TaskName, e.Value)
 	}
 	return fmt.Sprintf("asyncrt: task %d panicked: %v", e.TaskID, e.Value)
 }

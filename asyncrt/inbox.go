@@ -260,6 +260,7 @@ func (r *RemoteHandle[T]) runOnRuntime(rt *Runtime) {
 		close(r.done)
 		return
 	}
+	co.wdName.Store(nil) // a pooled coroutine may hold the last task's name
 	rec := rt.insertTask(r, co, rt.defaultWorld())
 	rec.remote, rec.detached = true, true
 	r.key = rec.key

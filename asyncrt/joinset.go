@@ -49,15 +49,15 @@ func NewJoinSet[T any]() *JoinSet[T] {
 
 // Spawn starts fn as a member of the set and returns its task's ID (0 if a
 // full bounded task pool refused it: Next then returns its ErrPoolFull).
-func (s *JoinSet[T]) Spawn(t *Task, fn func(*Task) T) uint64 {
+func (s *JoinSet[T]) Spawn(t *Task, fn func(*Task) T, opts ...SpawnOption) uint64 {
 	t.check("JoinSet.Spawn")
 	s.bind(t)
-	return s.add(t, Spawn(t, fn))
+	return s.add(t, Spawn(t, fn, opts...))
 }
 
 // SpawnFunc starts fn, which returns nothing, as a member of the set, like
 // Spawn; its result's Value is T's zero value.
-func (s *JoinSet[T]) SpawnFunc(t *Task, fn func(*Task)) uint64 {
+func (s *JoinSet[T]) SpawnFunc(t *Task, fn func(*Task), opts ...SpawnOption) uint64 {
 	t.check("JoinSet.SpawnFunc")
 	if fn == nil {
 		panic("asyncrt: JoinSet.SpawnFunc called with a nil function")
@@ -69,7 +69,7 @@ func (s *JoinSet[T]) SpawnFunc(t *Task, fn func(*Task)) uint64 {
 	}
 	b := getBody[T](t.rt)
 	b.void = fn
-	return s.add(t, spawnOn(t, co, b, voidPC(fn)))
+	return s.add(t, spawnOn(t, co, b, voidPC(fn), opts))
 }
 
 func (s *JoinSet[T]) bind(t *Task) {

@@ -52,6 +52,10 @@ type Runtime struct {
 	waker    *reactor.Waker
 	shutdown shutdownState
 	stopSigs func()
+	// Interned task names (names.go): given with Named, and derived from
+	// task functions' entry addresses.
+	names   map[string]*taskName
+	fnNames map[uintptr]*taskName
 	// stopShutdownOn unlinks the Builder.ShutdownOn context.
 	stopShutdownOn func() bool
 	wd             watchdog

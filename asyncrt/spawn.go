@@ -77,7 +77,9 @@ func getBody[T any](rt *Runtime) *body[T] {
 // bounded pool has no free coroutine the task is not started: the handle
 // reports [ErrPoolFull] (from Await, Wait and JoinSet.Next) and
 // [Stats].SpawnsRefused counts it. A nil fn panics.
-func Spawn[T any](t *Task, fn func(*Task) T) JoinHandle[T] {
+//
+// Options: [Named] gives the task a name for reports and profiles.
+func Spawn[T any](t *Task, fn func(*Task) T, opts ...SpawnOption) JoinHandle[T] {
 	t.check("Spawn")
 	if fn == nil {
 		panic("asyncrt: Spawn called with a nil function")
@@ -88,12 +90,12 @@ func Spawn[T any](t *Task, fn func(*Task) T) JoinHandle[T] {
 	}
 	b := getBody[T](t.rt)
 	b.fn = fn
-	return spawnOn(t, co, b, funcPC(fn))
+	return spawnOn(t, co, b, funcPC(fn), opts)
 }
 
 // SpawnFunc is [Spawn] for a task that returns nothing: await it with
 // [JoinHandle.Wait], which reports how it ended.
-func SpawnFunc(t *Task, fn func(*Task)) JoinHandle[struct{}] {
+func SpawnFunc(t *Task, fn func(*Task), opts ...SpawnOption) JoinHandle[struct{}] {
 	t.check("SpawnFunc")
 	if fn == nil {
 		panic("asyncrt: SpawnFunc called with a nil function")
@@ -104,7 +106,7 @@ func SpawnFunc(t *Task, fn func(*Task)) JoinHandle[struct{}] {
 	}
 	b := getBody[struct{}](t.rt)
 	b.void = fn
-	return spawnOn(t, co, b, voidPC(fn))
+	return spawnOn(t, co, b, voidPC(fn), opts)
 }
 
 // coroutine returns the coroutine for a new task: a new one, or a pooled
@@ -122,10 +124,15 @@ func (rt *Runtime) coroutine() *Task {
 	return co
 }
 
-func spawnOn[T any](parent *Task, co *Task, b *body[T], pc uintptr) JoinHandle[T] {
+func spawnOn[T any](parent *Task, co *Task, b *body[T], pc uintptr, opts []SpawnOption) JoinHandle[T] {
 	rt := parent.rt
 	rec := rt.insertTask(b, co, parent.world)
-	co.wdFn.Store(pc) // named lazily, only if the task stalls
+	co.wdFn.Store(pc) // named from pc lazily, only when a name is needed
+	if len(opts) > 0 {
+		co.wdName.Store(rt.nameOf(opts))
+	} else if co.wdName.Load() != nil {
+		co.wdName.Store(nil) // a pooled coroutine's last task was named
+	}
 	return JoinHandle[T]{rt: rt, key: rec.key, b: b}
 }
 

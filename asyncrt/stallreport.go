@@ -30,6 +30,8 @@ type StallReport struct {
 	// "main.serve" or, for a function literal, "main.main.func1"; "" if
 	// unknown.
 	Name string
+	// TaskName is the task's name: the one given with [Named], or Name.
+	TaskName string
 	// File and Line tell where the task function is defined. For a task
 	// started by [SpawnRemote] they come from its stack, and tell where its
 	// function was running instead.
@@ -68,7 +70,10 @@ func (r StallReport) String() string {
 	switch {
 	case r.TaskID != 0:
 		who = "task " + strconv.FormatUint(r.TaskID, 10)
-		if r.Name != "" {
+		switch {
+		case r.TaskName != "" && r.TaskName != r.Name:
+			who += " " + strconv.Quote(r.TaskName) + " (" + r.Name + ")"
+		case r.Name != "":
 			who += " (" + r.Name + ")"
 		}
 	case r.Stack != nil:
@@ -184,6 +189,10 @@ func (w *watchdog) findHolder(rt *Runtime) (r StallReport) {
 			r.Name, r.File, r.Line = funcInfo(pc)
 		} else {
 			r.Name, r.File, r.Line = taskFrame(r.Stack[:at.end-at.start])
+		}
+		r.TaskName = r.Name
+		if n := holder.wdName.Load(); n != nil {
+			r.TaskName = n.name
 		}
 	}
 	return r

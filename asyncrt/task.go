@@ -42,9 +42,10 @@ type Task struct {
 	// What the stall watchdog reads from its own goroutine (watchdog.go):
 	// the coroutine's goroutine number, set when it first runs, and the ID
 	// and function entry of the task it runs, stored at each spawn.
-	goid uint64
-	wdID atomic.Uint64
-	wdFn atomic.Uintptr
+	goid   uint64
+	wdID   atomic.Uint64
+	wdFn   atomic.Uintptr
+	wdName atomic.Pointer[taskName] // the name given at spawn; nil: the function's
 }
 
 type taskState uint8
@@ -163,12 +164,15 @@ func (t *Task) runJob() {
 		case abortSignal:
 			rec.err = ErrAborted
 		default:
-			rec.err = &PanicError{TaskID: rec.id, Value: r, Stack: debug.Stack()}
+			rec.err = &PanicError{TaskID: rec.id, TaskName: t.name(), Value: r, Stack: debug.Stack()}
 		}
 		rec.state = stateDone
 	}()
 	if rec.signal&sigAbort == 0 {
 		rec.state = stateRunning
+		if end := t.beginJob(); end != nil {
+			defer end()
+		}
 		rec.body.run(t)
 	}
 	if rec.signal&sigAbort != 0 {

@@ -253,8 +253,8 @@ func (w *watchdog) sample(rt *Runtime, now time.Time) {
 	w.m.reports++
 	c.reports = w.m.reports
 	if dumped {
-		c.last.TaskID, c.last.Name, c.last.File, c.last.Line, c.last.Stack =
-			holder.TaskID, holder.Name, holder.File, holder.Line, holder.Stack
+		c.last.TaskID, c.last.Name, c.last.TaskName, c.last.File, c.last.Line, c.last.Stack =
+			holder.TaskID, holder.Name, holder.TaskName, holder.File, holder.Line, holder.Stack
 	}
 	c.last.Duration, c.last.Preempted, c.at = w.m.leadIn+w.m.held, w.m.preempted, now
 	c.last.Seq = c.reports
@@ -312,6 +312,7 @@ func (w *watchdog) close(c *stall, now time.Time, rec *taskRec) {
 	if r.TaskID == 0 && r.Stack == nil && rec != nil && rec.task != nil {
 		r.TaskID = rec.id
 		r.Name, r.File, r.Line = funcInfo(rec.task.wdFn.Load())
+		r.TaskName = rec.task.name()
 	}
 	w.report(r)
 }

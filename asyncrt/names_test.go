@@ -1,0 +1,107 @@
+package asyncrt_test
+
+import (
+	"bytes"
+	"errors"
+	"runtime/pprof"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orrery-go/orrery/asyncrt"
+)
+
+func namedWorker(t *asyncrt.Task) string { return t.Name() }
+
+func TestTaskNames(t *testing.T) {
+	for _, pooled := range []bool{false, true} {
+		b := asyncrt.NewBuilder()
+		if pooled {
+			b = b.TaskPool(1, false) // one coroutine runs every task in turn
+		}
+		rt := newRuntime(t, b)
+		names := block(t, rt, func(t *asyncrt.Task) []string {
+			var names []string
+			for _, h := range []asyncrt.JoinHandle[string]{
+				asyncrt.Spawn(t, namedWorker, asyncrt.Named("feed")),
+				asyncrt.Spawn(t, namedWorker),
+				asyncrt.Spawn(t, func(t *asyncrt.Task) string { return t.Name() }),
+				asyncrt.Spawn(t, namedWorker, asyncrt.Named("a"), asyncrt.Named("b")),
+			} {
+				v, _ := h.Await(t)
+				names = append(names, v)
+			}
+			set := asyncrt.NewJoinSet[string]()
+			set.Spawn(t, namedWorker, asyncrt.Named("in-set"))
+			r, _ := set.Next(t)
+			names = append(names, r.Value)
+			return names
+		})
+		assert.Equal(t, []string{
+			"feed",
+			"github.com/orrery-go/orrery/asyncrt_test.namedWorker",
+			"github.com/orrery-go/orrery/asyncrt_test.TestTaskNames.func1.1",
+			"b", // the last name given wins
+			"in-set",
+		}, names, "pooled=%v", pooled)
+	}
+}
+
+func TestPanicErrorNamesTheTask(t *testing.T) {
+	rt := newRuntime(t, nil)
+	err := block(t, rt, func(t *asyncrt.Task) error {
+		return asyncrt.SpawnFunc(t, func(*asyncrt.Task) { panic("boom") }, asyncrt.Named("gateway")).Wait(t)
+	})
+	var pe *asyncrt.PanicError
+	require.True(t, errors.As(err, &pe))
+	assert.Equal(t, "gateway", pe.TaskName)
+	assert.Contains(t, pe.Error(), `(gateway) panicked: boom`)
+}
+
+func TestStallReportNamesTheTask(t *testing.T) {
+	reports, hook := stallReports()
+	rt := newRuntime(t, asyncrt.NewBuilder().StallThreshold(20*time.Millisecond).OnStall(hook))
+	unblock := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- asyncrt.Run(rt, func(t *asyncrt.Task) error {
+			return asyncrt.SpawnFunc(t, func(*asyncrt.Task) { <-unblock }, asyncrt.Named("slow-feed")).Wait(t)
+		})
+	}()
+	first := <-reports // while it holds the thread
+	close(unblock)
+	last, _ := nextFinal(reports)
+	require.NoError(t, <-done)
+	for _, r := range []asyncrt.StallReport{first, last} {
+		assert.Equal(t, "slow-feed", r.TaskName)
+		assert.Contains(t, r.Name, "TestStallReportNamesTheTask")
+		assert.Contains(t, r.String(), `"slow-feed" (`)
+	}
+}
+
+// TestProfileLabelsNameTheTasksGoroutine reads the goroutine profile, which
+// prints each goroutine's pprof labels: a suspended task's coroutine carries
+// its name on a runtime built with ProfileLabels, and nothing without.
+func TestProfileLabelsNameTheTasksGoroutine(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		rt := newRuntime(t, asyncrt.NewBuilder().ProfileLabels(on).TaskPool(2, false))
+		profile := block(t, rt, func(t *asyncrt.Task) string {
+			release := asyncrt.NewCancellationToken()
+			h := asyncrt.SpawnFunc(t, func(t *asyncrt.Task) { release.Cancelled(t) }, asyncrt.Named("order-book"))
+			u := asyncrt.SpawnFunc(t, func(t *asyncrt.Task) { release.Cancelled(t) })
+			t.Yield() // both are suspended now
+			var buf bytes.Buffer
+			_ = pprof.Lookup("goroutine").WriteTo(&buf, 1)
+			release.Cancel()
+			_, _ = h.Wait(t), u.Wait(t)
+			return buf.String()
+		})
+		assert.Equal(t, on, strings.Contains(profile, `labels: {"task":"order-book"}`), "ProfileLabels(%v)", on)
+		assert.Equal(t, on, strings.Contains(profile,
+			`labels: {"task":"github.com/orrery-go/orrery/asyncrt_test.TestProfileLabelsNameTheTasksGoroutine.func1.2"}`),
+			"an unnamed task is labelled with its function's name")
+	}
+}
