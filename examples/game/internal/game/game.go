@@ -107,7 +107,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := asyncrt.NewBuilder().World(w)
+	if cfg.Duration > 0 && !cfg.Headless {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
+		defer cancel()
+	}
+	// The end of ctx (the duration, Ctrl-C) fires the shutdown signal.
+	b := asyncrt.NewBuilder().World(w).ShutdownOn(ctx)
 	if cfg.Headless {
 		b = b.Clock(asyncrt.NewSimClock(headlessStart))
 	}
@@ -116,20 +122,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer rt.Close()
-	if cfg.Duration > 0 && !cfg.Headless {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
-		defer cancel()
-	}
-	stopWatch := make(chan struct{})
-	defer close(stopWatch)
-	go func() {
-		select {
-		case <-ctx.Done():
-			rt.ShutdownHandle().Trigger()
-		case <-stopWatch:
-		}
-	}()
 
 	m := newMeter()
 	s.OnTickStart(func(uint64) { m.start() })
@@ -148,8 +140,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		defer d.close()
 	}
 	allocsBefore := m.allocs()
-	runErr, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) error { return play(t, s, &cfg, res, d, m) })
-	if err = errors.Join(runErr, err); err != nil {
+	if err := asyncrt.Run(rt, func(t *asyncrt.Task) error { return play(t, s, &cfg, res, d, m) }); err != nil {
 		return nil, err
 	}
 	allocs := m.allocs() - allocsBefore
@@ -187,7 +178,7 @@ func play(t *asyncrt.Task, s *sim.Sim, cfg *Config, res *Result, d *display, m *
 		}
 		d.announce(srv.Addr())
 		tasks.Spawn(t, func(t *asyncrt.Task) error { return srv.Serve(t, game) })
-		tasks.Spawn(t, func(t *asyncrt.Task) error { d.run(t, s, srv, m, game); return nil })
+		tasks.SpawnFunc(t, func(t *asyncrt.Task) { d.run(t, s, srv, m, game) })
 	}
 
 	// Wait for the end: the shutdown signal (the duration, Ctrl-C), or
@@ -203,16 +194,9 @@ func play(t *asyncrt.Task, s *sim.Sim, cfg *Config, res *Result, d *display, m *
 			}
 		})
 	}
-	signal := asyncrt.Spawn(t, func(t *asyncrt.Task) struct{} {
-		t.ShutdownSignal()
-		_ = done.TrySend(struct{}{})
-		return struct{}{}
-	})
-	defer signal.Abort()
-	if _, err := doneRx.Recv(t); err != nil {
+	if _, err := asyncrt.Select(t, asyncrt.OnRecv(doneRx), asyncrt.OnShutdown()); err != nil {
 		return err
 	}
-	signal.Abort()
 	// End it: every script, the spawner, the players, the display.
 	game.Cancel()
 	var failed error

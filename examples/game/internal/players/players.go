@@ -56,7 +56,7 @@ type Stats struct {
 type Server struct {
 	sim      *sim.Sim
 	ln       *socket.TCPListener
-	sessions *asyncrt.JoinSet[struct{}]
+	sessions *asyncrt.JoinSet[struct{}] // session tasks (SpawnFunc): Serve's Shutdown ends them
 	active   map[*session]struct{}
 	stats    Stats
 }
@@ -95,12 +95,12 @@ func (srv *Server) Serve(t *asyncrt.Task, stop *asyncrt.CancellationToken) error
 			srv.stats.Sessions++
 			ss := &session{srv: srv, conn: conn, ctx: worldctx.Of(t)}
 			srv.active[ss] = struct{}{}
-			srv.sessions.Spawn(t, func(t *asyncrt.Task) struct{} { ss.run(t); return struct{}{} })
+			srv.sessions.SpawnFunc(t, ss.run)
 		}
 	})
 	stop.Cancelled(t)
 	srv.ln.Close()
-	_, _ = accepts.Await(t)
+	_ = accepts.Wait(t)
 	for ss := range srv.active {
 		ss.say("server shutting down")
 		ss.closing = true
@@ -162,7 +162,7 @@ func (ss *session) run(t *asyncrt.Task) {
 		return
 	}
 	ss.wake = tx
-	writer := asyncrt.Spawn(t, func(t *asyncrt.Task) struct{} { ss.write(t, rx); return struct{}{} })
+	writer := asyncrt.SpawnFunc(t, func(t *asyncrt.Task) { ss.write(t, rx) })
 	defer writer.Abort()
 	ss.say("welcome to the arena; commands: help spawn move fire watch stats quit")
 	r := bufio.NewReaderSize(ss.conn, MaxLine)
@@ -182,7 +182,7 @@ func (ss *session) run(t *asyncrt.Task) {
 		if quit := ss.command(t, strings.TrimSpace(string(line))); quit {
 			ss.closing = true
 			ss.wakeWriter()
-			_, _ = writer.Await(t) // the goodbye goes out before the close
+			_ = writer.Wait(t) // the goodbye goes out before the close
 			return
 		}
 	}

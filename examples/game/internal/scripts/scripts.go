@@ -51,11 +51,10 @@ func Spawn(t *asyncrt.Task, s *sim.Sim, game *asyncrt.CancellationToken, kind si
 		a.done.Cancel()
 		return nil, err
 	}
-	asyncrt.Spawn(t, func(t *asyncrt.Task) struct{} {
+	asyncrt.SpawnFunc(t, func(t *asyncrt.Task) {
 		defer rx.Close()
 		defer a.stop() // a script that returns early leaves the agent still
 		behaviour(t, a)
-		return struct{}{}
 	}).Detach()
 	return a, nil
 }

@@ -95,7 +95,7 @@ func TestCancellingTheGameEndsEveryScript(t *testing.T) {
 		t.Sleep(10 * time.Second) // prey wander and flee, predators patrol and chase
 		during := t.Runtime().Stats().LiveTasks
 		game.Cancel()
-		if err, _ := spawner.Await(t); err != nil {
+		if err := spawner.Wait(t); err != nil {
 			panic(err)
 		}
 		for range 100 {
@@ -113,7 +113,7 @@ func TestCancellingTheGameEndsEveryScript(t *testing.T) {
 
 func TestSpawnRejectsBadKinds(t *testing.T) {
 	s, rt := newGame(t)
-	err, _ := asyncrt.BlockOn(rt, func(t *asyncrt.Task) error {
+	err := asyncrt.Run(rt, func(t *asyncrt.Task) error {
 		game := asyncrt.NewCancellationToken()
 		defer game.Cancel()
 		_, err := scripts.Spawn(t, s, game, sim.Ship, sim.Position{}, scripts.Prey)

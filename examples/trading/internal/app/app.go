@@ -155,46 +155,23 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-// stopOnShutdown returns a token cancelled when the runtime's shutdown
-// signal fires.
-func stopOnShutdown(t *asyncrt.Task) *asyncrt.CancellationToken {
-	stop := asyncrt.NewCancellationToken()
-	asyncrt.Spawn(t, func(t *asyncrt.Task) struct{} {
-		t.ShutdownSignal()
-		stop.Cancel()
-		return struct{}{}
-	}).Detach()
-	return stop
-}
-
-// triggerOnDone fires rt's shutdown signal when ctx is done.
-func triggerOnDone(ctx context.Context, rt *asyncrt.Runtime) (stop func()) {
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-			rt.ShutdownHandle().Trigger()
-		case <-done:
-		}
-	}()
-	return func() { close(done) }
-}
-
 type exchangeRun struct {
 	rt *asyncrt.Runtime
 	x  *exchange.Exchange
 }
 
-func startExchange(cfg *Config, feed netip.AddrPort) (*exchangeRun, error) {
+// startExchange makes the exchange on a runtime whose shutdown signal
+// fires when stopOn is done, and starts it.
+func startExchange(stopOn context.Context, cfg *Config, feed netip.AddrPort) (*exchangeRun, error) {
 	x, err := exchange.New(cfg.exchangeConfig(feed))
 	if err != nil {
 		return nil, err
 	}
-	rt, err := asyncrt.NewBuilder().Idle(cfg.idle()).Build()
+	rt, err := asyncrt.NewBuilder().Idle(cfg.idle()).ShutdownOn(stopOn).Build()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) error { return x.Start(t) }); err != nil {
+	if err := asyncrt.Run(rt, x.Start); err != nil {
 		rt.Close()
 		return nil, err
 	}
@@ -203,8 +180,7 @@ func startExchange(cfg *Config, feed netip.AddrPort) (*exchangeRun, error) {
 
 // serve runs the exchange until its shutdown signal fires.
 func (r *exchangeRun) serve() error {
-	err, perr := asyncrt.BlockOn(r.rt, func(t *asyncrt.Task) error { return r.x.Serve(t, stopOnShutdown(t)) })
-	return errors.Join(err, perr)
+	return asyncrt.Run(r.rt, func(t *asyncrt.Task) error { return r.x.Serve(t, t.Runtime().ShutdownToken()) })
 }
 
 type engineRun struct {
@@ -212,13 +188,15 @@ type engineRun struct {
 	e  *engine.Engine
 }
 
-func newEngine(cfg *Config, clock asyncrt.Clock) (*engineRun, error) {
+// newEngine makes the engine on a runtime whose shutdown signal fires when
+// stopOn is done.
+func newEngine(stopOn context.Context, cfg *Config, clock asyncrt.Clock) (*engineRun, error) {
 	w := world.New()
 	e, err := engine.New(w, cfg.engineConfig())
 	if err != nil {
 		return nil, err
 	}
-	b := asyncrt.NewBuilder().World(w).Idle(cfg.idle())
+	b := asyncrt.NewBuilder().World(w).Idle(cfg.idle()).ShutdownOn(stopOn)
 	if clock != nil {
 		b = b.Clock(clock)
 	}
@@ -230,29 +208,27 @@ func newEngine(cfg *Config, clock asyncrt.Clock) (*engineRun, error) {
 }
 
 // startEngine makes an engine on the real clock and binds its feed socket.
-func startEngine(cfg *Config) (*engineRun, error) {
-	r, err := newEngine(cfg, nil)
+func startEngine(stopOn context.Context, cfg *Config) (*engineRun, error) {
+	r, err := newEngine(stopOn, cfg, nil)
 	if err != nil {
 		return nil, err
 	}
-	err, perr := asyncrt.BlockOn(r.rt, func(t *asyncrt.Task) error { return r.e.Listen(t) })
-	if err = errors.Join(err, perr); err != nil {
+	if err := asyncrt.Run(r.rt, r.e.Listen); err != nil {
 		r.rt.Close()
 		return nil, err
 	}
 	return r, nil
 }
 
+// run trades until the runtime's shutdown signal fires.
 func (r *engineRun) run() (*engine.Report, error) {
-	type result struct {
-		rep *engine.Report
-		err error
-	}
-	res, err := asyncrt.BlockOn(r.rt, func(t *asyncrt.Task) result {
-		rep, err := r.e.Run(t, stopOnShutdown(t))
-		return result{rep, err}
+	var rep *engine.Report
+	err := asyncrt.Run(r.rt, func(t *asyncrt.Task) error {
+		var err error
+		rep, err = r.e.Run(t, t.Runtime().ShutdownToken())
+		return err
 	})
-	return res.rep, errors.Join(res.err, err)
+	return rep, err
 }
 
 func runBoth(ctx context.Context, cfg *Config) (*Result, error) {
@@ -260,12 +236,16 @@ func runBoth(ctx context.Context, cfg *Config) (*Result, error) {
 		cfg.FeedAddr = "127.0.0.1:0"
 	}
 	cfg.OrderAddr, cfg.SnapshotAddr = "127.0.0.1:0", "127.0.0.1:0"
-	er, err := startEngine(cfg)
+	// The engine stops first, when ctx is done (its runtime's shutdown
+	// signal fires on ctx): it cancels its orders and logs out while the
+	// exchange still runs, so both sides end with the same fills. The
+	// exchange is not tied to ctx: it is stopped once the engine is done.
+	er, err := startEngine(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer er.rt.Close()
-	xr, err := startExchange(cfg, er.e.FeedAddr())
+	xr, err := startExchange(context.Background(), cfg, er.e.FeedAddr())
 	if err != nil {
 		return nil, err
 	}
@@ -275,12 +255,8 @@ func runBoth(ctx context.Context, cfg *Config) (*Result, error) {
 
 	xdone := make(chan error, 1)
 	go func() { xdone <- xr.serve() }()
-	// The engine stops first: it cancels its orders and logs out while the
-	// exchange still runs, so both sides end with the same fills.
-	untrigger := triggerOnDone(ctx, er.rt)
 	rep, err := er.run()
-	untrigger()
-	xr.rt.ShutdownHandle().Trigger()
+	xr.rt.ShutdownHandle().Trigger() // the engine is done: now the exchange
 	xerr := <-xdone
 	if err = errors.Join(err, xerr); err != nil {
 		return nil, err
@@ -331,14 +307,12 @@ func runExchange(ctx context.Context, cfg *Config) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: feed address: %w", err)
 	}
-	xr, err := startExchange(cfg, feed)
+	xr, err := startExchange(ctx, cfg, feed)
 	if err != nil {
 		return nil, err
 	}
 	defer xr.rt.Close()
 	fmt.Fprintf(cfg.Out, "exchange   order entry %v  snapshots %v  feed to %v\n", xr.x.OrderAddr(), xr.x.SnapshotAddr(), feed)
-	untrigger := triggerOnDone(ctx, xr.rt)
-	defer untrigger()
 	if err := xr.serve(); err != nil {
 		return nil, err
 	}
@@ -348,14 +322,12 @@ func runExchange(ctx context.Context, cfg *Config) (*Result, error) {
 }
 
 func runEngine(ctx context.Context, cfg *Config) (*Result, error) {
-	er, err := startEngine(cfg)
+	er, err := startEngine(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer er.rt.Close()
 	fmt.Fprintf(cfg.Out, "engine     feed on %v  orders to %s  snapshots from %s\n", er.e.FeedAddr(), cfg.OrderAddr, cfg.SnapshotAddr)
-	untrigger := triggerOnDone(ctx, er.rt)
-	defer untrigger()
 	rep, err := er.run()
 	if err != nil {
 		return nil, err
@@ -373,25 +345,21 @@ func runBacktest(ctx context.Context, cfg *Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	er, err := newEngine(cfg, asyncrt.NewSimClock(backtestStart))
+	er, err := newEngine(ctx, cfg, asyncrt.NewSimClock(backtestStart))
 	if err != nil {
 		return nil, err
 	}
 	defer er.rt.Close()
-	untrigger := triggerOnDone(ctx, er.rt)
-	defer untrigger()
-	type result struct {
-		rep *engine.Report
-		err error
-	}
-	res, err := asyncrt.BlockOn(er.rt, func(t *asyncrt.Task) result {
-		rep, err := er.e.Backtest(t, rec, stopOnShutdown(t))
-		return result{rep, err}
+	var rep *engine.Report
+	err = asyncrt.Run(er.rt, func(t *asyncrt.Task) error {
+		var err error
+		rep, err = er.e.Backtest(t, rec, t.Runtime().ShutdownToken())
+		return err
 	})
-	if err = errors.Join(res.err, err); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(cfg.Out, "backtest   %d records covering %.1fs of feed\n", rec.Len(), rec.Span().Seconds())
-	res.rep.Print(cfg.Out)
-	return &Result{Engine: res.rep}, nil
+	rep.Print(cfg.Out)
+	return &Result{Engine: rep}, nil
 }

@@ -224,14 +224,14 @@ func (e *Engine) Run(t *asyncrt.Task, stop *asyncrt.CancellationToken) (*Report,
 	}
 	e.gw.wake = wake
 
-	tasks := asyncrt.NewJoinSet[struct{}]()
-	tasks.Spawn(t, e.readFeed)
-	tasks.Spawn(t, func(t *asyncrt.Task) struct{} { e.fetchSnapshots(t, snapRx); return struct{}{} })
-	tasks.Spawn(t, e.holdSession)
-	tasks.Spawn(t, func(t *asyncrt.Task) struct{} { e.write(t, wakeRx); return struct{}{} })
-	tasks.Spawn(t, e.heartbeats)
+	tasks := asyncrt.NewJoinSet[struct{}]() // results unused: Shutdown ends them
+	tasks.SpawnFunc(t, e.readFeed)
+	tasks.SpawnFunc(t, func(t *asyncrt.Task) { e.fetchSnapshots(t, snapRx) })
+	tasks.SpawnFunc(t, e.holdSession)
+	tasks.SpawnFunc(t, func(t *asyncrt.Task) { e.write(t, wakeRx) })
+	tasks.SpawnFunc(t, e.heartbeats)
 	if e.cfg.Report != nil {
-		tasks.Spawn(t, e.reportLoop)
+		tasks.SpawnFunc(t, e.reportLoop)
 	}
 	// Run until told to stop, or until the exchange ends the day.
 	ended := e.ended.Subscribe()
@@ -276,13 +276,13 @@ func (e *Engine) record(kind byte, data []byte) {
 }
 
 // readFeed is the feed handler task.
-func (e *Engine) readFeed(t *asyncrt.Task) struct{} {
+func (e *Engine) readFeed(t *asyncrt.Task) {
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := e.udp.Recv(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
-				return struct{}{}
+				return
 			}
 			continue // a transient receive error: the sequence check covers loss
 		}
@@ -358,21 +358,20 @@ var errSessionEnded = errors.New("engine: the exchange ended the session")
 // holdSession keeps the order session up: log in, read the exchange's
 // messages, and on any failure reconnect with backoff, asking for the
 // messages missed meanwhile.
-func (e *Engine) holdSession(t *asyncrt.Task) struct{} {
+func (e *Engine) holdSession(t *asyncrt.Task) {
 	bo, _ := asyncrt.NewBackoff(asyncrt.BackoffConfig{Initial: 20 * time.Millisecond, Max: time.Second, Multiplier: 2, Jitter: 0.2, Seed: e.cfg.Seed})
 	for !e.stopping {
 		err := e.session(t, bo)
 		if errors.Is(err, errSessionEnded) {
 			e.ended.Send(true)
-			return struct{}{}
+			return
 		}
 		if e.stopping {
-			return struct{}{}
+			return
 		}
 		e.lastErr = err
 		_ = bo.Wait(t, err)
 	}
-	return struct{}{}
 }
 
 func (e *Engine) session(t *asyncrt.Task, bo *asyncrt.Backoff) error {
@@ -443,7 +442,7 @@ func (e *Engine) write(t *asyncrt.Task, wake *asyncrt.Receiver[struct{}]) {
 	}
 }
 
-func (e *Engine) heartbeats(t *asyncrt.Task) struct{} {
+func (e *Engine) heartbeats(t *asyncrt.Task) {
 	iv, err := t.Interval(e.cfg.Heartbeat / 2)
 	if err != nil {
 		panic(err)
@@ -455,7 +454,7 @@ func (e *Engine) heartbeats(t *asyncrt.Task) struct{} {
 	}
 }
 
-func (e *Engine) reportLoop(t *asyncrt.Task) struct{} {
+func (e *Engine) reportLoop(t *asyncrt.Task) {
 	iv, err := t.Interval(e.cfg.ReportEvery)
 	if err != nil {
 		panic(err)
@@ -493,14 +492,13 @@ func (e *Engine) Backtest(t *asyncrt.Task, rec *recording.Recording, stop *async
 	e.gw.wake = wake
 	e.gw.connected(venue, 1)
 
-	tasks := asyncrt.NewJoinSet[struct{}]()
-	tasks.Spawn(t, func(t *asyncrt.Task) struct{} {
+	tasks := asyncrt.NewJoinSet[struct{}]() // results unused: Shutdown ends them
+	tasks.SpawnFunc(t, func(t *asyncrt.Task) {
 		venue.deliver(t, func() { e.strat.now = t.Now(); e.gw.Flush(t) })
-		return struct{}{}
 	})
-	tasks.Spawn(t, func(t *asyncrt.Task) struct{} { e.write(t, wakeRx); return struct{}{} })
+	tasks.SpawnFunc(t, func(t *asyncrt.Task) { e.write(t, wakeRx) })
 	if e.cfg.Report != nil {
-		tasks.Spawn(t, e.reportLoop)
+		tasks.SpawnFunc(t, e.reportLoop)
 	}
 	start := t.Now()
 	for r := range rec.Records() {

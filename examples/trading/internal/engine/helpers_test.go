@@ -189,8 +189,7 @@ func newRuntime(t testing.TB) *asyncrt.Runtime {
 // on runs fn as a task of rt.
 func on(t testing.TB, rt *asyncrt.Runtime, fn func(task *asyncrt.Task)) {
 	t.Helper()
-	_, err := asyncrt.BlockOn(rt, func(task *asyncrt.Task) struct{} { fn(task); return struct{}{} })
-	require.NoError(t, err)
+	require.NoError(t, asyncrt.Run(rt, func(task *asyncrt.Task) error { fn(task); return nil }))
 }
 
 // fakeTransport captures what the gateway writes.

@@ -299,15 +299,15 @@ func (x *Exchange) Serve(t *asyncrt.Task, stop *asyncrt.CancellationToken) error
 	if !x.started {
 		return errors.New("exchange: Serve called before Start")
 	}
-	tasks := asyncrt.NewJoinSet[struct{}]()
-	tasks.Spawn(t, func(t *asyncrt.Task) struct{} { x.acceptOrders(t, tasks); return struct{}{} })
-	tasks.Spawn(t, func(t *asyncrt.Task) struct{} { x.acceptSnapshots(t, tasks); return struct{}{} })
-	tasks.Spawn(t, x.feedHeartbeats)
+	tasks := asyncrt.NewJoinSet[struct{}]() // results unused: Shutdown ends them
+	tasks.SpawnFunc(t, func(t *asyncrt.Task) { x.acceptOrders(t, tasks) })
+	tasks.SpawnFunc(t, func(t *asyncrt.Task) { x.acceptSnapshots(t, tasks) })
+	tasks.SpawnFunc(t, x.feedHeartbeats)
 	if x.cfg.Rate > 0 {
-		tasks.Spawn(t, x.runFlow)
+		tasks.SpawnFunc(t, x.runFlow)
 	}
 	if x.cfg.CutEvery > 0 {
-		tasks.Spawn(t, x.cutSessions)
+		tasks.SpawnFunc(t, x.cutSessions)
 	}
 	x.setNow(t)
 	x.feed.add(t, x.systemEvent(itch.EventStartOfMessages))

@@ -45,16 +45,10 @@ func start(t *testing.T, mutate func(*exchange.Config)) *running {
 	require.NoError(t, err)
 	rt, err := asyncrt.New()
 	require.NoError(t, err)
-	_, err = asyncrt.BlockOn(rt, func(t *asyncrt.Task) error { return x.Start(t) })
-	require.NoError(t, err)
+	require.NoError(t, asyncrt.Run(rt, x.Start))
 	r := &running{x: x, rt: rt, feed: feed, done: make(chan error, 1)}
 	go func() {
-		err, _ := asyncrt.BlockOn(rt, func(t *asyncrt.Task) error {
-			stop := asyncrt.NewCancellationToken()
-			asyncrt.Spawn(t, func(t *asyncrt.Task) struct{} { t.ShutdownSignal(); stop.Cancel(); return struct{}{} }).Detach()
-			return x.Serve(t, stop)
-		})
-		r.done <- err
+		r.done <- asyncrt.Run(rt, func(t *asyncrt.Task) error { return x.Serve(t, t.Runtime().ShutdownToken()) })
 	}()
 	t.Cleanup(func() { r.stop(t); feed.Close() })
 	return r

@@ -80,7 +80,7 @@ func (f *feedPublisher) endOfSession(t *asyncrt.Task) {
 	f.send(t, f.scratch)
 }
 
-func (x *Exchange) feedHeartbeats(t *asyncrt.Task) struct{} {
+func (x *Exchange) feedHeartbeats(t *asyncrt.Task) {
 	iv, err := t.Interval(x.cfg.Heartbeat)
 	if err != nil {
 		panic(err) // Heartbeat was validated positive

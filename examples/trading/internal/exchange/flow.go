@@ -29,7 +29,7 @@ func (in *instrument) removeSynth(id book.OrderID) {
 // passive orders rest a few ticks around it, some are cancelled, and
 // aggressive orders cross the spread and trade with whatever rests there —
 // including the orders of the users.
-func (x *Exchange) runFlow(t *asyncrt.Task) struct{} {
+func (x *Exchange) runFlow(t *asyncrt.Task) {
 	iv, err := t.Interval(flowStep)
 	if err != nil {
 		panic(err)

@@ -145,7 +145,7 @@ func (x *Exchange) acceptOrders(t *asyncrt.Task, tasks *asyncrt.JoinSet[struct{}
 			return
 		}
 		_ = conn.SetNoDelay(true)
-		tasks.Spawn(t, func(t *asyncrt.Task) struct{} { x.serveOrders(t, conn); return struct{}{} })
+		tasks.SpawnFunc(t, func(t *asyncrt.Task) { x.serveOrders(t, conn) })
 	}
 }
 
@@ -251,7 +251,7 @@ func (x *Exchange) serveOrders(t *asyncrt.Task, conn *socket.TCPConn) {
 	u.sess = s
 	n, _ := x.open.Borrow()
 	x.open.Send(n + 1)
-	w := asyncrt.Spawn(t, func(t *asyncrt.Task) struct{} { s.writer(t); return struct{}{} })
+	w := asyncrt.SpawnFunc(t, s.writer)
 	defer func() { // also when the exchange shuts down and aborts this task
 		s.drop()
 		w.Abort()
@@ -312,7 +312,7 @@ func (x *Exchange) cancelOnDisconnect(t *asyncrt.Task, u *user) {
 
 // cutSessions closes every order session now and then, as a flaky network
 // or a failing gateway would.
-func (x *Exchange) cutSessions(t *asyncrt.Task) struct{} {
+func (x *Exchange) cutSessions(t *asyncrt.Task) {
 	for {
 		t.Sleep(x.cfg.CutEvery)
 		for _, u := range x.userIDs {

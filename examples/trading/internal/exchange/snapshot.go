@@ -19,7 +19,7 @@ func (x *Exchange) acceptSnapshots(t *asyncrt.Task, tasks *asyncrt.JoinSet[struc
 			}
 			return
 		}
-		tasks.Spawn(t, func(t *asyncrt.Task) struct{} { x.serveSnapshot(t, conn); return struct{}{} })
+		tasks.SpawnFunc(t, func(t *asyncrt.Task) { x.serveSnapshot(t, conn) })
 	}
 }
 
