@@ -45,6 +45,7 @@ func main() {
 	}
 
 	if *cpuProfile != "" {
+		cfg.ProfileLabels = true // samples carry the task's name: pprof -tagfocus task=...
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "game:", err)

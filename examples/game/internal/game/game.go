@@ -43,6 +43,9 @@ type Config struct {
 	Cols, Rows int
 	// OnListen, if set, is told the players' address once it is bound.
 	OnListen func(netip.AddrPort)
+	// ProfileLabels labels each task's goroutine with its name for CPU
+	// profiles (asyncrt.Builder.ProfileLabels).
+	ProfileLabels bool
 }
 
 // Result is what a game produced.
@@ -113,7 +116,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		defer cancel()
 	}
 	// The end of ctx (the duration, Ctrl-C) fires the shutdown signal.
-	b := asyncrt.NewBuilder().World(w).ShutdownOn(ctx)
+	b := asyncrt.NewBuilder().World(w).ShutdownOn(ctx).ProfileLabels(cfg.ProfileLabels)
 	if cfg.Headless {
 		b = b.Clock(asyncrt.NewSimClock(headlessStart))
 	}
@@ -165,7 +168,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 func play(t *asyncrt.Task, s *sim.Sim, cfg *Config, res *Result, d *display, m *meter) error {
 	game := asyncrt.NewCancellationToken()
 	tasks := asyncrt.NewJoinSet[error]()
-	tasks.Spawn(t, func(t *asyncrt.Task) error { return scripts.Spawner(t, s, game) })
+	tasks.Spawn(t, func(t *asyncrt.Task) error { return scripts.Spawner(t, s, game) }, asyncrt.Named("spawner"))
 
 	var srv *players.Server
 	if !cfg.Headless {
@@ -177,8 +180,8 @@ func play(t *asyncrt.Task, s *sim.Sim, cfg *Config, res *Result, d *display, m *
 			cfg.OnListen(srv.Addr())
 		}
 		d.announce(srv.Addr())
-		tasks.Spawn(t, func(t *asyncrt.Task) error { return srv.Serve(t, game) })
-		tasks.SpawnFunc(t, func(t *asyncrt.Task) { d.run(t, s, srv, m, game) })
+		tasks.Spawn(t, func(t *asyncrt.Task) error { return srv.Serve(t, game) }, asyncrt.Named("players"))
+		tasks.SpawnFunc(t, func(t *asyncrt.Task) { d.run(t, s, srv, m, game) }, asyncrt.Named("display"))
 	}
 
 	// Wait for the end: the shutdown signal (the duration, Ctrl-C), or

@@ -95,7 +95,7 @@ func (srv *Server) Serve(t *asyncrt.Task, stop *asyncrt.CancellationToken) error
 			srv.stats.Sessions++
 			ss := &session{srv: srv, conn: conn, ctx: worldctx.Of(t)}
 			srv.active[ss] = struct{}{}
-			srv.sessions.SpawnFunc(t, ss.run)
+			srv.sessions.SpawnFunc(t, ss.run, asyncrt.Named("player session"))
 		}
 	})
 	stop.Cancelled(t)
@@ -162,7 +162,7 @@ func (ss *session) run(t *asyncrt.Task) {
 		return
 	}
 	ss.wake = tx
-	writer := asyncrt.SpawnFunc(t, func(t *asyncrt.Task) { ss.write(t, rx) })
+	writer := asyncrt.SpawnFunc(t, func(t *asyncrt.Task) { ss.write(t, rx) }, asyncrt.Named("player writer"))
 	defer writer.Abort()
 	ss.say("welcome to the arena; commands: help spawn move fire watch stats quit")
 	r := bufio.NewReaderSize(ss.conn, MaxLine)

@@ -55,7 +55,7 @@ func Spawn(t *asyncrt.Task, s *sim.Sim, game *asyncrt.CancellationToken, kind si
 		defer rx.Close()
 		defer a.stop() // a script that returns early leaves the agent still
 		behaviour(t, a)
-	}).Detach()
+	}, asyncrt.Named(kind.String()+" script")).Detach()
 	return a, nil
 }
 
