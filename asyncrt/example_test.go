@@ -203,6 +203,23 @@ func ExampleGo() {
 	// Output: true <nil>
 }
 
+// GoFunc runs blocking code whose only result is an error.
+func ExampleGoFunc() {
+	rt, _ := asyncrt.New()
+	defer rt.Close()
+
+	err := asyncrt.Run(rt, func(t *asyncrt.Task) error {
+		f, err := os.CreateTemp("", "orrery-example")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(f.Name())
+		return asyncrt.GoFunc(t, f.Close) // a close may block on a slow disk
+	})
+	fmt.Println(err)
+	// Output: <nil>
+}
+
 func ExampleSpawnRemote() {
 	rt, _ := asyncrt.New()
 	defer rt.Close()

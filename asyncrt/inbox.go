@@ -403,6 +403,17 @@ func Go[T any](t *Task, fn func() (T, error)) (T, error) {
 	return goAwait(t, func(context.Context) (T, error) { return fn() })
 }
 
+// GoFunc is [Go] for blocking code whose only result is an error, such as
+// closing a file: err := asyncrt.GoFunc(t, f.Close).
+func GoFunc(t *Task, fn func() error) error {
+	t.check("GoFunc")
+	if fn == nil {
+		panic("asyncrt: GoFunc called with a nil function")
+	}
+	_, err := goAwait(t, func(context.Context) (struct{}, error) { return struct{}{}, fn() })
+	return err
+}
+
 // GoContext is [Go] with a context that is cancelled when t stops waiting
 // (aborted or timed out) and after fn returns.
 func GoContext[T any](t *Task, fn func(ctx context.Context) (T, error)) (T, error) {
@@ -419,11 +430,11 @@ func goAwait[T any](t *Task, fn func(context.Context) (T, error)) (T, error) {
 	c := &goCall[T]{}
 	w := t.NewWaiter()
 	wake := w.Waker()
-	id := t.rec.id
+	id, pc, named := t.rec.id, t.wdFn.Load(), t.wdName.Load() // the task's name, resolved only on a panic
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
-				c.err = &PanicError{TaskID: id, Value: r, Stack: debug.Stack()}
+				c.err = &PanicError{TaskID: id, TaskName: nameFrom(named, pc), Value: r, Stack: debug.Stack()}
 			}
 			cancel()
 			wake.Wake()

@@ -76,11 +76,15 @@ func (t *Task) Name() string {
 // name is Name without the caller check, for the runtime's own reports. It
 // reads only what the spawn stored atomically, so the watchdog's goroutine
 // may call it too.
-func (t *Task) name() string {
-	if n := t.wdName.Load(); n != nil {
+func (t *Task) name() string { return nameFrom(t.wdName.Load(), t.wdFn.Load()) }
+
+// nameFrom is a task's name from what its spawn stored: the given name, or
+// its function's, found from the function's entry pc.
+func nameFrom(n *taskName, pc uintptr) string {
+	if n != nil {
 		return n.name
 	}
-	name, _, _ := funcInfo(t.wdFn.Load())
+	name, _, _ := funcInfo(pc)
 	return name
 }
 

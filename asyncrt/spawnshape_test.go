@@ -144,3 +144,30 @@ func TestRunJoinsTheRootsErrorAndTheRuntimes(t *testing.T) {
 	rt.Close()
 	assert.ErrorIs(t, asyncrt.Run(rt, func(*asyncrt.Task) error { return nil }), asyncrt.ErrClosed)
 }
+
+func TestGoFunc(t *testing.T) {
+	rt := newRuntime(t, nil)
+	errs := block(t, rt, func(t *asyncrt.Task) []error {
+		return []error{
+			asyncrt.GoFunc(t, func() error { return nil }),
+			asyncrt.GoFunc(t, func() error { return errors.New("disk") }),
+			asyncrt.SpawnFunc(t, func(t *asyncrt.Task) {
+				if err := asyncrt.GoFunc(t, func() error { panic("in goroutine") }); err != nil {
+					panic(err)
+				}
+			}, asyncrt.Named("closer")).Wait(t),
+		}
+	})
+	assert.NoError(t, errs[0])
+	assert.EqualError(t, errs[1], "disk")
+	var pe *asyncrt.PanicError
+	require.ErrorAs(t, errs[2], &pe)
+	var inner *asyncrt.PanicError
+	require.ErrorAs(t, pe.Value.(error), &inner)
+	assert.Equal(t, "closer", inner.TaskName, "the goroutine's panic names the task that waited")
+	assert.Equal(t, "in goroutine", inner.Value)
+	msg := block(t, rt, func(t *asyncrt.Task) string {
+		return panicMessage(func() { _ = asyncrt.GoFunc(t, nil) })
+	})
+	assert.Contains(t, msg, "GoFunc called with a nil function")
+}

@@ -244,7 +244,7 @@ func (e *Engine) Run(t *asyncrt.Task, stop *asyncrt.CancellationToken) (*Report,
 	e.windDown(t)
 	tasks.Shutdown(t)
 	if e.rec != nil {
-		if _, err := asyncrt.Go(t, func() (struct{}, error) { return struct{}{}, e.rec.Close() }); err != nil && e.lastErr == nil {
+		if err := asyncrt.GoFunc(t, e.rec.Close); err != nil && e.lastErr == nil {
 			e.lastErr = err
 		}
 	}
