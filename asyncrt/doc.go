@@ -162,11 +162,17 @@
 //
 // # Rules for tasks
 //
-//   - Pass the *Task explicitly. A call that may suspend, or that must run
-//     on a task's runtime, takes it; the only exceptions are the methods of
-//     standard interfaces (io.Reader, net.Conn), which find the calling task
-//     themselves ([Runtime.CurrentTask]). Use a *Task only inside the
-//     function it was given to: each spawned task receives its own.
+//   - Pass the *Task explicitly. A call takes the *Task when it may suspend
+//     the calling task or acts for it: awaits, receives, sleeps, Select,
+//     spawning a child (which inherits its World), registering a wait. A
+//     call that acts on an object and never suspends takes none: JoinHandle's
+//     Abort and Detach, Timer.Stop, TrySend, Notify, Cancel. Those marked safe
+//     for any goroutine are; the others check that they run on the
+//     runtime's thread and panic otherwise. The only exceptions are the
+//     methods of standard interfaces (io.Reader, net.Conn), which may suspend
+//     but find the calling task themselves ([Runtime.CurrentTask]). Use a
+//     *Task only inside the function it was given to: each spawned task
+//     receives its own.
 //   - Never block the thread: a Go channel receive, a mutex held by another
 //     goroutine, time.Sleep, or a blocking system call stalls every task on
 //     the runtime. Use the runtime's own suspension points, or [Go].
