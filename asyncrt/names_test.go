@@ -105,3 +105,26 @@ func TestProfileLabelsNameTheTasksGoroutine(t *testing.T) {
 			"an unnamed task is labelled with its function's name")
 	}
 }
+
+func TestRuntimeTasksListsTheUnfinished(t *testing.T) {
+	rt := newRuntime(t, nil)
+	list := block(t, rt, func(t *asyncrt.Task) []string {
+		stop := asyncrt.NewCancellationToken()
+		w := asyncrt.SpawnFunc(t, func(t *asyncrt.Task) { stop.Cancelled(t) }, asyncrt.Named("waiter"))
+		r := asyncrt.SpawnFunc(t, func(t *asyncrt.Task) {}, asyncrt.Named("not yet run"))
+		t.Yield() // both ran once: the waiter waits, the other finished
+		n := asyncrt.SpawnFunc(t, func(t *asyncrt.Task) {}, asyncrt.Named("fresh"))
+		var list []string
+		for _, ti := range t.Runtime().Tasks() {
+			list = append(list, ti.String())
+		}
+		stop.Cancel()
+		_, _, _ = w.Wait(t), r.Wait(t), n.Wait(t)
+		return list
+	})
+	require.Len(t, list, 3)
+	assert.Regexp(t, `^task \d+ "github.com/orrery-go/orrery/asyncrt_test.TestRuntimeTasksListsTheUnfinished.func1" running, 0 waits$`, list[0], "the root")
+	assert.Regexp(t, `^task \d+ "waiter" suspended, 1 waits$`, list[1])
+	assert.Regexp(t, `^task \d+ "fresh" ready, 0 waits$`, list[2])
+	assert.Panics(t, func() { rt.Tasks() }, "from outside the runtime")
+}
