@@ -226,9 +226,9 @@ func (e *Engine) Run(t *asyncrt.Task, stop *asyncrt.CancellationToken) (*Report,
 
 	tasks := asyncrt.NewJoinSet[struct{}]() // results unused: Shutdown ends them
 	tasks.SpawnFunc(t, e.readFeed)
-	tasks.SpawnFunc(t, func(t *asyncrt.Task) { e.fetchSnapshots(t, snapRx) })
+	tasks.SpawnFunc(t, func(t *asyncrt.Task) { e.fetchSnapshots(t, snapRx) }, asyncrt.Named("snapshots"))
 	tasks.SpawnFunc(t, e.holdSession)
-	tasks.SpawnFunc(t, func(t *asyncrt.Task) { e.write(t, wakeRx) })
+	tasks.SpawnFunc(t, func(t *asyncrt.Task) { e.write(t, wakeRx) }, asyncrt.Named("order writer"))
 	tasks.SpawnFunc(t, e.heartbeats)
 	if e.cfg.Report != nil {
 		tasks.SpawnFunc(t, e.reportLoop)
@@ -496,7 +496,7 @@ func (e *Engine) Backtest(t *asyncrt.Task, rec *recording.Recording, stop *async
 	tasks.SpawnFunc(t, func(t *asyncrt.Task) {
 		venue.deliver(t, func() { e.strat.now = t.Now(); e.gw.Flush(t) })
 	})
-	tasks.SpawnFunc(t, func(t *asyncrt.Task) { e.write(t, wakeRx) })
+	tasks.SpawnFunc(t, func(t *asyncrt.Task) { e.write(t, wakeRx) }, asyncrt.Named("order writer"))
 	if e.cfg.Report != nil {
 		tasks.SpawnFunc(t, e.reportLoop)
 	}

@@ -300,8 +300,8 @@ func (x *Exchange) Serve(t *asyncrt.Task, stop *asyncrt.CancellationToken) error
 		return errors.New("exchange: Serve called before Start")
 	}
 	tasks := asyncrt.NewJoinSet[struct{}]() // results unused: Shutdown ends them
-	tasks.SpawnFunc(t, func(t *asyncrt.Task) { x.acceptOrders(t, tasks) })
-	tasks.SpawnFunc(t, func(t *asyncrt.Task) { x.acceptSnapshots(t, tasks) })
+	tasks.SpawnFunc(t, func(t *asyncrt.Task) { x.acceptOrders(t, tasks) }, asyncrt.Named("order accept"))
+	tasks.SpawnFunc(t, func(t *asyncrt.Task) { x.acceptSnapshots(t, tasks) }, asyncrt.Named("snapshot accept"))
 	tasks.SpawnFunc(t, x.feedHeartbeats)
 	if x.cfg.Rate > 0 {
 		tasks.SpawnFunc(t, x.runFlow)

@@ -145,7 +145,7 @@ func (x *Exchange) acceptOrders(t *asyncrt.Task, tasks *asyncrt.JoinSet[struct{}
 			return
 		}
 		_ = conn.SetNoDelay(true)
-		tasks.SpawnFunc(t, func(t *asyncrt.Task) { x.serveOrders(t, conn) })
+		tasks.SpawnFunc(t, func(t *asyncrt.Task) { x.serveOrders(t, conn) }, asyncrt.Named("order session"))
 	}
 }
 

@@ -19,7 +19,7 @@ func (x *Exchange) acceptSnapshots(t *asyncrt.Task, tasks *asyncrt.JoinSet[struc
 			}
 			return
 		}
-		tasks.SpawnFunc(t, func(t *asyncrt.Task) { x.serveSnapshot(t, conn) })
+		tasks.SpawnFunc(t, func(t *asyncrt.Task) { x.serveSnapshot(t, conn) }, asyncrt.Named("snapshot session"))
 	}
 }
 
