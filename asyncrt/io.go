@@ -3,10 +3,13 @@ package asyncrt
 import (
 	"fmt"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/orrery-go/orrery/asyncrt/internal/gid"
 	"github.com/orrery-go/orrery/asyncrt/internal/wheel"
 	"github.com/orrery-go/orrery/reactor"
 	"github.com/orrery-go/orrery/slab"
@@ -167,12 +170,25 @@ func (rt *Runtime) fireIODeadline(k slab.Key, dir int) {
 // try again. Any number of tasks may wait on one direction; an edge wakes
 // them all. Each direction has a deadline on the runtime's timer wheel.
 //
-// An FD belongs to its runtime: use it from that runtime's tasks.
+// An FD belongs to its runtime: use it from that runtime's tasks. Three
+// methods are the exception, safe from any goroutine (as net.Conn's Close
+// and deadlines are): [FD.Close], [FD.SetReadDeadline] and
+// [FD.SetWriteDeadline]. Called from another goroutine they hand the work to
+// the runtime's thread, which does it at the start of its next cycle (a
+// parked runtime is woken for it), so that the descriptor is never closed
+// under a system call of a task, nor its number reused while a task still
+// holds it. [FD.Fd] and [FD.Runtime] are safe from any goroutine too.
 type FD struct {
 	rt     *Runtime
 	key    slab.Key
 	fd     int
-	closed bool
+	closed atomic.Bool // Close or Deregister was called, on any goroutine
+	// Deadlines set from other goroutines wait here for the runtime's
+	// thread (see setDeadline).
+	dlMu     sync.Mutex
+	dlAt     [2]time.Time
+	dlDirty  atomic.Uint32 // per direction (1<<dir): dlAt[dir] is not applied yet
+	dlPosted bool          // a job to apply them is in the inbox
 }
 
 // RegisterFD registers fd, which must be non-blocking, with the poller of
@@ -211,18 +227,34 @@ func (f *FD) check(t *Task, op string) {
 	}
 }
 
+// elsewhere reports whether the caller is not on the runtime's thread: a
+// goroutine of its own, a task of another runtime, or anyone once the
+// runtime is closed (its thread is gone, and its goroutine's identity may
+// have been reused). Where goroutine identities cannot be read, every caller
+// is taken to be on the thread, as the package's other checks do.
+func (f *FD) elsewhere() bool {
+	return f.rt.closed.Load() || gid.Supported && !f.rt.onRuntime()
+}
+
 // WaitReadable suspends t until the descriptor may be readable: at once if
 // no EAGAIN was recorded since the last edge, otherwise until the next one.
 // It returns os.ErrDeadlineExceeded once the read deadline has passed and
-// os.ErrClosed once the FD is deregistered or closed.
+// os.ErrClosed once the FD is deregistered or closed (a task already
+// waiting when another goroutine closes it wakes with os.ErrClosed).
 func (f *FD) WaitReadable(t *Task) error {
 	f.check(t, "FD.WaitReadable")
+	if f.closed.Load() {
+		return os.ErrClosed
+	}
 	return f.rt.waitIO(t, f.key, dirRead)
 }
 
 // WaitWritable is WaitReadable for writing.
 func (f *FD) WaitWritable(t *Task) error {
 	f.check(t, "FD.WaitWritable")
+	if f.closed.Load() {
+		return os.ErrClosed
+	}
 	return f.rt.waitIO(t, f.key, dirWrite)
 }
 
@@ -242,40 +274,145 @@ func (f *FD) ClearWritable() {
 // SetReadDeadline sets (or, with the zero time, clears) the read deadline:
 // once it has passed, waiting and later waits for reading fail with
 // os.ErrDeadlineExceeded until it is moved. A time already past expires at
-// once.
-func (f *FD) SetReadDeadline(at time.Time) error {
-	f.rt.mustBeOnRuntime("FD.SetReadDeadline")
-	return f.rt.setDeadline(f.key, dirRead, at)
-}
+// once. It returns os.ErrClosed once the FD is closed or deregistered, or
+// its runtime closed.
+//
+// It is safe from any goroutine. From one that is not the runtime's, the
+// deadline takes effect when the runtime's thread takes it, at the start of
+// its next cycle, for tasks already waiting too; the runtime applies the
+// latest deadline set for the direction, from whichever goroutine, so a
+// deadline set later on the runtime's thread is never overwritten by one an
+// earlier call handed over.
+func (f *FD) SetReadDeadline(at time.Time) error { return f.setDeadline(dirRead, at) }
 
 // SetWriteDeadline is SetReadDeadline for writing.
-func (f *FD) SetWriteDeadline(at time.Time) error {
-	f.rt.mustBeOnRuntime("FD.SetWriteDeadline")
-	return f.rt.setDeadline(f.key, dirWrite, at)
-}
+func (f *FD) SetWriteDeadline(at time.Time) error { return f.setDeadline(dirWrite, at) }
 
-// Deregister removes the descriptor from the poller without closing it.
-// Tasks waiting on it wake with os.ErrClosed. Deregistering twice returns
-// os.ErrClosed.
-func (f *FD) Deregister() error {
-	f.rt.mustBeOnRuntime("FD.Deregister")
-	if f.closed || f.rt.closed.Load() {
+func (f *FD) setDeadline(dir int, at time.Time) error {
+	if f.closed.Load() {
 		return os.ErrClosed
 	}
-	f.closed = true
+	bit := uint32(1) << dir
+	if !f.elsewhere() {
+		if f.dlDirty.Load()&bit != 0 {
+			// A deadline handed over from another goroutine is pending:
+			// this one is later and replaces it.
+			f.dlMu.Lock()
+			f.dlDirty.And(^bit)
+			f.dlMu.Unlock()
+		}
+		return f.rt.setDeadline(f.key, dir, at)
+	}
+	if f.rt.closed.Load() {
+		return os.ErrClosed // nothing can wait any more
+	}
+	f.dlMu.Lock()
+	f.dlAt[dir] = at
+	f.dlDirty.Or(bit)
+	post := !f.dlPosted
+	f.dlPosted = true
+	f.dlMu.Unlock()
+	if post && !f.rt.inbox.post(f.rt, fdDeadlines{f}) {
+		f.dlMu.Lock()
+		f.dlPosted = false
+		f.dlMu.Unlock()
+		return os.ErrClosed // the runtime has closed meanwhile
+	}
+	return nil
+}
+
+// fdDeadlines applies, on the runtime's thread, the deadlines other
+// goroutines set.
+type fdDeadlines struct{ f *FD }
+
+func (j fdDeadlines) runOnRuntime(rt *Runtime) {
+	f := j.f
+	f.dlMu.Lock()
+	f.dlPosted = false
+	dirty := f.dlDirty.Swap(0)
+	at := f.dlAt
+	f.dlMu.Unlock()
+	if f.closed.Load() {
+		return
+	}
+	for dir := range at {
+		if dirty&(1<<dir) != 0 {
+			_ = rt.setDeadline(f.key, dir, at[dir])
+		}
+	}
+}
+
+func (fdDeadlines) refuse() bool { return false }
+
+// Deregister removes the descriptor from the poller without closing it.
+// Tasks waiting on it wake with os.ErrClosed. Deregistering twice, or after
+// Close, returns os.ErrClosed. Unlike Close, it must be called on the
+// runtime's thread: the caller owns the descriptor again when it returns.
+func (f *FD) Deregister() error {
+	f.rt.mustBeOnRuntime("FD.Deregister")
+	if f.rt.closed.Load() || !f.closed.CompareAndSwap(false, true) {
+		return os.ErrClosed
+	}
 	f.rt.deregister(f.key)
 	return nil
 }
 
-// Close deregisters the descriptor and closes it.
+// Close deregisters the descriptor and closes it. Tasks waiting on it wake
+// with os.ErrClosed. Closing twice, or after Deregister, returns
+// os.ErrClosed.
+//
+// It is safe from any goroutine. From one that is not the runtime's, the FD
+// counts as closed as soon as Close returns (its waits and deadline setters
+// report os.ErrClosed), and the runtime's thread deregisters and closes the
+// descriptor at the start of its next cycle, waking its waiters; Close then
+// returns nil without waiting, and an error of close(2) goes unreported. If
+// the runtime is not being driven (no BlockOn running), that happens at the
+// next BlockOn or at Runtime.Close; after Runtime.Close, Close closes the
+// descriptor at once.
 func (f *FD) Close() error {
-	if err := f.Deregister(); err != nil {
-		return err
+	if !f.elsewhere() {
+		if err := f.Deregister(); err != nil {
+			return err
+		}
+		return f.closeFd()
 	}
+	if !f.closed.CompareAndSwap(false, true) {
+		return os.ErrClosed
+	}
+	if f.rt.closed.Load() || !f.rt.inbox.post(f.rt, fdClose{f}) {
+		// The runtime is closed: no task can wait on the descriptor or use
+		// its number any more.
+		return f.closeFd()
+	}
+	return nil
+}
+
+// closeFd closes the descriptor. Whoever won the closed flag calls it, once.
+func (f *FD) closeFd() error {
 	if err := unix.Close(f.fd); err != nil {
 		return os.NewSyscallError("close", err)
 	}
 	return nil
+}
+
+// fdClose closes, on the runtime's thread, an FD another goroutine closed.
+type fdClose struct{ f *FD }
+
+func (j fdClose) runOnRuntime(rt *Runtime) {
+	rt.deregister(j.f.key)
+	_ = j.f.closeFd()
+}
+
+// refuse closes the descriptor of a close that arrived as the runtime shut
+// down: on its thread (shutting down, with tasks left to unwind) as a job
+// would, elsewhere (the runtime is gone) at once.
+func (j fdClose) refuse() bool {
+	if j.f.rt.onRuntime() && !j.f.rt.closed.Load() {
+		j.runOnRuntime(j.f.rt)
+	} else {
+		_ = j.f.closeFd()
+	}
+	return false
 }
 
 // ReadyCase completes when a registered descriptor may be readable or
@@ -305,7 +442,7 @@ func (c *ReadyCase) Begin(t *Task) { c.f.check(t, "OnReadable/OnWritable") }
 func (c *ReadyCase) Poll(*Task) bool {
 	rec, ok := c.f.rt.ios.Get(c.f.key)
 	switch {
-	case !ok:
+	case !ok || c.f.closed.Load():
 		c.err = os.ErrClosed
 	case rec.dirs[c.dir].expired:
 		c.err = os.ErrDeadlineExceeded

@@ -57,6 +57,7 @@ type socketConfig struct {
 	keepAlive      time.Duration // 0: off
 	linger         int           // seconds; -1: the system default
 	broadcast      bool
+	resolver       *net.Resolver // nil: net.DefaultResolver
 }
 
 func defaultSocketConfig() socketConfig {
@@ -160,6 +161,19 @@ func Broadcast(on bool) Option {
 	return option("Broadcast", kindUDP, func(c *socketConfig) { c.broadcast = on })
 }
 
+// Resolver sets the resolver that looks up host names and service names
+// (nil, the default: net.DefaultResolver), for every constructor. Lookups
+// run on a goroutine (asyncrt.GoContext), never on the runtime's thread, and
+// the context they get is cancelled when the calling task stops waiting for
+// them: aborted, or cut off by an asyncrt.Timeout or TimeoutAt. The call
+// then unwinds at once; the lookup's own work ends when the resolver honours
+// the cancellation (Go's resolver returns at once and gives its queries in
+// flight up when the connections its Dial returned fail, or at their
+// timeout).
+func Resolver(r *net.Resolver) Option {
+	return option("Resolver", kindAll, func(c *socketConfig) { c.resolver = r })
+}
+
 func listenBacklog() int {
 	data, err := os.ReadFile("/proc/sys/net/core/somaxconn")
 	if err == nil {
@@ -235,9 +249,13 @@ func setKeepAlive(fd int, on bool, period time.Duration) error {
 
 // resolve turns "host:port" into addresses for network ("tcp", "tcp4",
 // "tcp6", "udp", "udp4", "udp6"). IP literals and an empty host are
-// resolved at once; host names are looked up on a goroutine (Go), so the
-// runtime's thread never blocks on DNS.
-func resolve(t *asyncrt.Task, network, address string, listen bool) ([]netip.AddrPort, error) {
+// resolved at once; host names are looked up on a goroutine (GoContext), so
+// the runtime's thread never blocks on DNS, and the lookup's context is
+// cancelled if t is aborted or times out while it waits.
+func resolve(t *asyncrt.Task, network, address string, listen bool, r *net.Resolver) ([]netip.AddrPort, error) {
+	if r == nil {
+		r = net.DefaultResolver
+	}
 	want4, want6 := true, true
 	switch network {
 	case "tcp", "udp":
@@ -254,7 +272,9 @@ func resolve(t *asyncrt.Task, network, address string, listen bool) ([]netip.Add
 	}
 	port, err := strconv.ParseUint(portStr, 10, 16)
 	if err != nil {
-		p, lerr := asyncrt.Go(t, func() (int, error) { return net.DefaultResolver.LookupPort(context.Background(), network, portStr) })
+		p, lerr := asyncrt.GoContext(t, func(ctx context.Context) (int, error) {
+			return r.LookupPort(ctx, network, portStr)
+		})
 		if lerr != nil {
 			return nil, lerr
 		}
@@ -282,8 +302,8 @@ func resolve(t *asyncrt.Task, network, address string, listen bool) ([]netip.Add
 	case !want4:
 		ipNet = "ip6"
 	}
-	ips, err := asyncrt.Go(t, func() ([]netip.Addr, error) {
-		return net.DefaultResolver.LookupNetIP(context.Background(), ipNet, host)
+	ips, err := asyncrt.GoContext(t, func(ctx context.Context) ([]netip.Addr, error) {
+		return r.LookupNetIP(ctx, ipNet, host)
 	})
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -17,6 +18,12 @@ import (
 // sock is what TCP listeners, TCP connections and UDP sockets share: a
 // non-blocking descriptor registered with a runtime's poller through
 // asyncrt's public FD API.
+//
+// Everything but closed is set before the socket is handed to its user and
+// never changes, so any goroutine may read it. closed is set by the first
+// Close, on any goroutine; the descriptor itself is closed on the runtime's
+// thread (see asyncrt.FD.Close), so a system call made by a task never meets
+// a closed or reused descriptor number.
 type sock struct {
 	rt      *asyncrt.Runtime
 	reg     *asyncrt.FD
@@ -25,7 +32,7 @@ type sock struct {
 	local   netip.AddrPort
 	remote  netip.AddrPort
 	family6 bool
-	closed  bool
+	closed  atomic.Bool
 }
 
 // The two directions of a socket.
@@ -34,26 +41,30 @@ const (
 	dirWrite = 1
 )
 
-// register wraps fd, which is closed on failure, in a sock.
-func register(t *asyncrt.Task, fd int, network string, family6 bool) (sock, error) {
+// init registers fd, which is closed on failure, as s.
+func (s *sock) init(t *asyncrt.Task, fd int, network string, family6 bool) error {
 	reg, err := asyncrt.RegisterFD(t, fd)
 	if err != nil {
 		unix.Close(fd)
-		return sock{}, err
+		return err
 	}
-	return sock{rt: t.Runtime(), reg: reg, fd: fd, network: network, family6: family6}, nil
+	s.rt, s.reg, s.fd, s.network, s.family6 = t.Runtime(), reg, fd, network, family6
+	return nil
 }
 
 func (s *sock) opErr(op string, err error) error {
 	return opError(op, s.network, s.local, s.remote, err)
 }
 
+// anyGoroutine ends the misuse panics: the methods that need no task.
+const anyGoroutine = "only Close, the deadline setters and the address methods are safe from any goroutine"
+
 // mustBeOnThread panics unless the caller runs on the socket's runtime.
 func (s *sock) mustBeOnThread(op string) {
 	if !s.rt.OnThread() {
 		panic(fmt.Sprintf("socket: %s called from a goroutine that is not running its "+
-			"runtime: the runtime is single-threaded, so call it from one of the "+
-			"runtime's tasks", op))
+			"runtime: a socket belongs to the runtime that made it, which is "+
+			"single-threaded, so call it from one of that runtime's tasks; %s", op, anyGoroutine))
 	}
 }
 
@@ -64,26 +75,39 @@ func callerTask(rt *asyncrt.Runtime, op string) *asyncrt.Task {
 		return t
 	}
 	panic(fmt.Sprintf("socket: %s called from a goroutine that is not one of its runtime's "+
-		"tasks: the runtime is single-threaded, so call it from a task of that runtime", op))
+		"tasks: a socket's reads and writes run on the runtime that made it, which is "+
+		"single-threaded, so call it from a task of that runtime, or hand the data across "+
+		"with asyncrt.Go from such a task, a channel (asyncrt.NewCrossChan) or "+
+		"asyncrt.SpawnRemote; %s", op, anyGoroutine))
 }
 
-// closeSock deregisters and closes the descriptor. Tasks waiting on it wake
-// and report net.ErrClosed.
-func (s *sock) closeSock(op string) error {
-	s.mustBeOnThread(op)
-	if s.closed {
+// checkTask panics unless t is the calling task and belongs to the socket's
+// runtime: for the operations that take the *asyncrt.Task explicitly.
+func (s *sock) checkTask(t *asyncrt.Task, op string) {
+	t.Check(op)
+	if t.Runtime() != s.rt {
+		panic(fmt.Sprintf("socket: %s called by a task of another runtime: a socket belongs "+
+			"to the runtime that made it, so call it from a task of that runtime, or hand "+
+			"the work across with a channel (asyncrt.NewCrossChan) or asyncrt.SpawnRemote", op))
+	}
+}
+
+// closeSock closes the socket from any goroutine: later operations fail with
+// net.ErrClosed at once, and tasks waiting on it wake with net.ErrClosed as
+// soon as the runtime's thread has closed the descriptor.
+func (s *sock) closeSock() error {
+	if !s.closed.CompareAndSwap(false, true) {
 		return s.opErr("close", net.ErrClosed)
 	}
-	s.closed = true
 	if err := s.reg.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
 		return s.opErr("close", err)
 	}
 	return nil
 }
 
-func (s *sock) setDeadlines(op string, t time.Time, dirs ...int) error {
-	s.mustBeOnThread(op)
-	if s.closed {
+// setDeadlines sets deadlines from any goroutine (see asyncrt.FD).
+func (s *sock) setDeadlines(t time.Time, dirs ...int) error {
+	if s.closed.Load() {
 		return s.opErr("set deadline", net.ErrClosed)
 	}
 	for _, d := range dirs {
@@ -129,7 +153,7 @@ func netErr(err error) error {
 
 func (s *sock) setInt(level, opt, v int, name string) error {
 	s.mustBeOnThread("set " + name)
-	if s.closed {
+	if s.closed.Load() {
 		return s.opErr("set "+name, net.ErrClosed)
 	}
 	if err := unix.SetsockoptInt(s.fd, level, opt, v); err != nil {
@@ -140,7 +164,7 @@ func (s *sock) setInt(level, opt, v int, name string) error {
 
 func (s *sock) getInt(level, opt int, name string) (int, error) {
 	s.mustBeOnThread("get " + name)
-	if s.closed {
+	if s.closed.Load() {
 		return 0, s.opErr("get "+name, net.ErrClosed)
 	}
 	v, err := unix.GetsockoptInt(s.fd, level, opt)
@@ -150,8 +174,11 @@ func (s *sock) getInt(level, opt int, name string) (int, error) {
 	return v, nil
 }
 
-// TCPListener accepts TCP connections on a runtime. Use it from the
-// runtime's tasks.
+// TCPListener accepts TCP connections on a runtime. Accept (and OnAccept's
+// Select case) must be called from a task of that runtime. Close, Addr and
+// AddrPort are safe from any goroutine: a Close from another goroutine takes
+// effect at once (Accept fails with net.ErrClosed), and a task waiting in
+// Accept wakes with net.ErrClosed.
 type TCPListener struct {
 	sock
 	acceptCfg socketConfig
@@ -160,14 +187,14 @@ type TCPListener struct {
 // ListenTCP listens on address ("host:port"; an empty host means every
 // local address, port 0 picks a free port) for network "tcp", "tcp4" or
 // "tcp6". Options: [Backlog], [ReuseAddr] (on by default), [ReusePort],
-// [ReadBuffer], [WriteBuffer], and [NoDelay], [KeepAlive] and [Linger] for
-// the accepted connections.
+// [ReadBuffer], [WriteBuffer], [Resolver], and [NoDelay], [KeepAlive] and
+// [Linger] for the accepted connections.
 func ListenTCP(t *asyncrt.Task, network, address string, opts ...Option) (*TCPListener, error) {
 	cfg := defaultSocketConfig()
 	if err := cfg.applyAll(kindListenTCP, opts); err != nil {
 		return nil, err
 	}
-	addrs, err := resolve(t, network, address, true)
+	addrs, err := resolve(t, network, address, true, cfg.resolver)
 	if err != nil {
 		return nil, opError("listen", network, netip.AddrPort{}, netip.AddrPort{}, err)
 	}
@@ -201,19 +228,20 @@ func ListenTCP(t *asyncrt.Task, network, address string, opts ...Option) (*TCPLi
 	if err := unix.Listen(fd, cfg.backlog); err != nil {
 		return fail(os.NewSyscallError("listen", err))
 	}
-	sk, err := register(t, fd, network, family6)
-	if err != nil {
+	l := &TCPListener{}
+	if err := l.init(t, fd, network, family6); err != nil {
 		return nil, opError("listen", network, ap, netip.AddrPort{}, err)
 	}
-	l := &TCPListener{sock: sk}
 	l.local = sockName(fd, false)
 	l.acceptCfg = cfg
 	return l, nil
 }
 
 // Accept waits for the next connection. Accepted connections get the
-// listener's NoDelay, KeepAlive and Linger settings.
+// listener's NoDelay, KeepAlive and Linger settings. t must be the calling
+// task, of the listener's runtime.
 func (l *TCPListener) Accept(t *asyncrt.Task) (*TCPConn, error) {
+	l.checkTask(t, "TCPListener.Accept")
 	for {
 		c, again, err := l.tryAccept(t)
 		if !again {
@@ -229,7 +257,7 @@ func (l *TCPListener) Accept(t *asyncrt.Task) (*TCPConn, error) {
 // the queue was empty (and readiness is cleared for the next edge).
 func (l *TCPListener) tryAccept(t *asyncrt.Task) (c *TCPConn, again bool, err error) {
 	for {
-		if l.closed {
+		if l.closed.Load() {
 			return nil, false, l.opErr("accept", net.ErrClosed)
 		}
 		var sa unix.RawSockaddrAny
@@ -281,6 +309,7 @@ func (c *AcceptCase) Err() error { return c.err }
 
 // Begin implements asyncrt.SelectCase.
 func (c *AcceptCase) Begin(t *asyncrt.Task) {
+	c.l.checkTask(t, "OnAccept")
 	c.ready.Begin(t)
 	c.c, c.err = nil, nil
 }
@@ -302,20 +331,41 @@ func (c *AcceptCase) Register(t *asyncrt.Task) { c.ready.Register(t) }
 // Unregister implements asyncrt.SelectCase.
 func (c *AcceptCase) Unregister(t *asyncrt.Task) { c.ready.Unregister(t) }
 
-// Addr returns the listener's address.
+// Addr returns the listener's address. It is safe from any goroutine.
 func (l *TCPListener) Addr() net.Addr { return net.TCPAddrFromAddrPort(l.local) }
 
-// AddrPort returns the listener's address.
+// AddrPort returns the listener's address. It is safe from any goroutine.
 func (l *TCPListener) AddrPort() netip.AddrPort { return l.local }
 
-// Close stops listening. A task waiting in Accept gets net.ErrClosed.
-func (l *TCPListener) Close() error { return l.closeSock("TCPListener.Close") }
+// Close stops listening. A task waiting in Accept gets net.ErrClosed. It is
+// safe from any goroutine (see [TCPConn.Close]); closing twice returns
+// net.ErrClosed.
+func (l *TCPListener) Close() error { return l.closeSock() }
 
 // TCPConn is a TCP connection on a runtime. Inside a task of that runtime it
 // is an io.Reader, io.Writer, io.Closer and net.Conn, so bufio, io.ReadFull,
-// encoding/binary and crypto/tls work on it unchanged; used from any other
-// goroutine it panics. One task may read while another writes; two tasks
-// reading (or writing) at once get an error.
+// encoding/binary and crypto/tls work on it unchanged. One task may read
+// while another writes; several tasks may wait to read (or to write) at
+// once, each served by its own system calls, so their data may interleave.
+//
+// Which goroutines may call what:
+//
+//   - Close, SetDeadline, SetReadDeadline, SetWriteDeadline, LocalAddr,
+//     RemoteAddr, LocalAddrPort and RemoteAddrPort are safe from any
+//     goroutine, as net.Conn promises (crypto/tls, for one, closes the
+//     connection from wherever its Close is called). From another goroutine,
+//     Close takes effect at once — later reads and writes fail with
+//     net.ErrClosed — and the runtime's thread closes the descriptor at the
+//     start of its next cycle, waking tasks waiting on it with
+//     net.ErrClosed; deadlines take effect there too, for tasks already
+//     waiting as well.
+//   - Every other method — Read, Write, CloseRead, CloseWrite and the
+//     socket options — must be called from a task of the runtime that made
+//     the connection (the options also from its systems), and panics
+//     otherwise. To use a connection's data elsewhere, hand it across: from
+//     a task, asyncrt.Go runs blocking code on a goroutine; channels
+//     (asyncrt.NewCrossChan) and asyncrt.SpawnRemote carry work the other
+//     way.
 //
 // Errors are those of package net: io.EOF on orderly close, net.ErrClosed
 // after Close, os.ErrDeadlineExceeded when a deadline passes, and wrapped
@@ -325,11 +375,10 @@ type TCPConn struct{ sock }
 
 // newTCPConn registers fd, which is closed on failure.
 func newTCPConn(t *asyncrt.Task, fd int, network string, family6 bool) (*TCPConn, error) {
-	sk, err := register(t, fd, network, family6)
-	if err != nil {
+	c := &TCPConn{}
+	if err := c.init(t, fd, network, family6); err != nil {
 		return nil, err
 	}
-	c := &TCPConn{sk}
 	c.local, c.remote = sockName(fd, false), sockName(fd, true)
 	return c, nil
 }
@@ -337,16 +386,21 @@ func newTCPConn(t *asyncrt.Task, fd int, network string, family6 bool) (*TCPConn
 // DialTCP connects to address ("host:port") over network "tcp", "tcp4" or
 // "tcp6". Host names are resolved off the runtime's thread; with several
 // addresses each is tried in turn. Options: [ConnectTimeout], [NoDelay] (on
-// by default), [KeepAlive], [Linger], [ReadBuffer], [WriteBuffer]. A refused
-// or unreachable connection is an error (errors.Is(err,
-// syscall.ECONNREFUSED)...); a connection not made within the timeout fails
-// with os.ErrDeadlineExceeded.
+// by default), [KeepAlive], [Linger], [ReadBuffer], [WriteBuffer],
+// [Resolver]. A refused or unreachable connection is an error
+// (errors.Is(err, syscall.ECONNREFUSED)...); a connection not made within
+// the timeout fails with os.ErrDeadlineExceeded.
+//
+// Every wait of DialTCP, the name lookup included, ends when t is aborted or
+// an asyncrt.Timeout around the call expires: t unwinds at once, and the
+// lookup's context is cancelled (see [Resolver]). ConnectTimeout bounds the
+// connection only, not the lookup.
 func DialTCP(t *asyncrt.Task, network, address string, opts ...Option) (*TCPConn, error) {
 	cfg := defaultSocketConfig()
 	if err := cfg.applyAll(kindDialTCP, opts); err != nil {
 		return nil, err
 	}
-	addrs, err := resolve(t, network, address, false)
+	addrs, err := resolve(t, network, address, false, cfg.resolver)
 	if err != nil {
 		return nil, opError("dial", network, netip.AddrPort{}, netip.AddrPort{}, err)
 	}
@@ -426,17 +480,18 @@ func dialOne(t *asyncrt.Task, network string, ap netip.AddrPort, cfg *socketConf
 }
 
 // Read reads into b, waiting for data if there is none. It returns io.EOF
-// once the peer has closed its end and everything sent was read.
+// once the peer has closed its end and everything sent was read. It must be
+// called from a task of the connection's runtime.
 func (c *TCPConn) Read(b []byte) (int, error) {
 	t := callerTask(c.rt, "TCPConn.Read")
 	if len(b) == 0 {
-		if c.closed {
+		if c.closed.Load() {
 			return 0, c.opErr("read", net.ErrClosed)
 		}
 		return 0, nil
 	}
 	for {
-		if c.closed {
+		if c.closed.Load() {
 			return 0, c.opErr("read", net.ErrClosed)
 		}
 		n, e := rawRead(c.fd, b)
@@ -465,12 +520,12 @@ func (c *TCPConn) Read(b []byte) (int, error) {
 
 // Write writes all of b, waiting for room in the send buffer as needed. It
 // returns an error (and how much was written) only if it could not write it
-// all.
+// all. It must be called from a task of the connection's runtime.
 func (c *TCPConn) Write(b []byte) (int, error) {
 	t := callerTask(c.rt, "TCPConn.Write")
 	written := 0
 	for {
-		if c.closed {
+		if c.closed.Load() {
 			return written, c.opErr("write", net.ErrClosed)
 		}
 		if written == len(b) {
@@ -492,8 +547,17 @@ func (c *TCPConn) Write(b []byte) (int, error) {
 }
 
 // Close closes the connection. Tasks waiting to read or write it get
+// net.ErrClosed, and so does every later operation; closing twice returns
 // net.ErrClosed.
-func (c *TCPConn) Close() error { return c.closeSock("TCPConn.Close") }
+//
+// Close is safe from any goroutine. From one that is not the runtime's, the
+// connection counts as closed as soon as Close returns, and the runtime's
+// thread closes the descriptor at the start of its next cycle (a parked
+// runtime is woken for it), waking the tasks that wait on it; Close returns
+// nil without waiting for that. While no BlockOn drives the runtime, the
+// descriptor is closed by the next BlockOn or by Runtime.Close; once the
+// runtime is closed, Close closes it at once.
+func (c *TCPConn) Close() error { return c.closeSock() }
 
 // CloseRead shuts down the reading side.
 func (c *TCPConn) CloseRead() error { return c.shutdown(unix.SHUT_RD, "TCPConn.CloseRead") }
@@ -504,7 +568,7 @@ func (c *TCPConn) CloseWrite() error { return c.shutdown(unix.SHUT_WR, "TCPConn.
 
 func (c *TCPConn) shutdown(how int, op string) error {
 	c.mustBeOnThread(op)
-	if c.closed {
+	if c.closed.Load() {
 		return c.opErr("shutdown", net.ErrClosed)
 	}
 	if err := unix.Shutdown(c.fd, how); err != nil {
@@ -513,34 +577,41 @@ func (c *TCPConn) shutdown(how int, op string) error {
 	return nil
 }
 
-// LocalAddr returns the local address.
+// LocalAddr returns the local address. It is safe from any goroutine.
 func (c *TCPConn) LocalAddr() net.Addr { return net.TCPAddrFromAddrPort(c.local) }
 
-// RemoteAddr returns the peer's address.
+// RemoteAddr returns the peer's address. It is safe from any goroutine.
 func (c *TCPConn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.remote) }
 
-// LocalAddrPort returns the local address.
+// LocalAddrPort returns the local address. It is safe from any goroutine.
 func (c *TCPConn) LocalAddrPort() netip.AddrPort { return c.local }
 
-// RemoteAddrPort returns the peer's address.
+// RemoteAddrPort returns the peer's address. It is safe from any goroutine.
 func (c *TCPConn) RemoteAddrPort() netip.AddrPort { return c.remote }
 
 // SetDeadline sets the read and write deadlines, on the runtime's timer
 // wheel. A zero time clears them. Waiting operations fail with
 // os.ErrDeadlineExceeded once a deadline passes, and so do later ones until
 // the deadline is moved.
+//
+// The deadline setters are safe from any goroutine. From one that is not
+// the runtime's, the deadline takes effect when the runtime's thread takes
+// it, at the start of its next cycle, for tasks already waiting too; the
+// latest deadline set wins, whichever goroutine set it. Times are read on
+// the runtime's clock: tasks pass t.Now() plus a duration, other goroutines
+// time.Now() plus one (or, under an asyncrt.SimClock, its Now).
 func (c *TCPConn) SetDeadline(t time.Time) error {
-	return c.setDeadlines("TCPConn.SetDeadline", t, dirRead, dirWrite)
+	return c.setDeadlines(t, dirRead, dirWrite)
 }
 
-// SetReadDeadline sets the deadline for reads.
+// SetReadDeadline sets the deadline for reads (see SetDeadline).
 func (c *TCPConn) SetReadDeadline(t time.Time) error {
-	return c.setDeadlines("TCPConn.SetReadDeadline", t, dirRead)
+	return c.setDeadlines(t, dirRead)
 }
 
-// SetWriteDeadline sets the deadline for writes.
+// SetWriteDeadline sets the deadline for writes (see SetDeadline).
 func (c *TCPConn) SetWriteDeadline(t time.Time) error {
-	return c.setDeadlines("TCPConn.SetWriteDeadline", t, dirWrite)
+	return c.setDeadlines(t, dirWrite)
 }
 
 // SetNoDelay turns Nagle's algorithm off (true) or on.
@@ -552,7 +623,7 @@ func (c *TCPConn) SetNoDelay(on bool) error {
 // or off.
 func (c *TCPConn) SetKeepAlive(on bool, period time.Duration) error {
 	c.mustBeOnThread("TCPConn.SetKeepAlive")
-	if c.closed {
+	if c.closed.Load() {
 		return c.opErr("set keepalive", net.ErrClosed)
 	}
 	if on && period < time.Second {
@@ -567,7 +638,7 @@ func (c *TCPConn) SetKeepAlive(on bool, period time.Duration) error {
 // Close wait up to that long.
 func (c *TCPConn) SetLinger(sec int) error {
 	c.mustBeOnThread("TCPConn.SetLinger")
-	if c.closed {
+	if c.closed.Load() {
 		return c.opErr("set linger", net.ErrClosed)
 	}
 	l := unix.Linger{Onoff: 1, Linger: int32(sec)}

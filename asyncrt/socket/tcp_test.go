@@ -267,27 +267,6 @@ func TestTCPThousandConnections(t *testing.T) {
 	assert.Equal(t, conns, total)
 }
 
-func TestTCPConnUsedFromAnotherGoroutinePanics(t *testing.T) {
-	rt := newRuntime(t, nil)
-	msgs := block(t, rt, func(t *asyncrt.Task) []string {
-		l, _ := socket.ListenTCP(t, "tcp", "127.0.0.1:0")
-		defer l.Close()
-		c, err := socket.DialTCP(t, "tcp", l.AddrPort().String())
-		if err != nil {
-			panic(err)
-		}
-		defer c.Close()
-		return []string{
-			fromGoroutine(t, func() { _, _ = c.Read(make([]byte, 1)) }),
-			fromGoroutine(t, func() { _, _ = c.Write([]byte("x")) }),
-			fromGoroutine(t, func() { _ = c.Close() }),
-		}
-	})
-	assert.Contains(t, msgs[0], "TCPConn.Read called from a goroutine that is not one of its runtime's tasks")
-	assert.Contains(t, msgs[1], "TCPConn.Write called from a goroutine")
-	assert.Contains(t, msgs[2], "TCPConn.Close called from a goroutine")
-}
-
 func TestTCPManyReadersShareAConnection(t *testing.T) {
 	rt := newRuntime(t, nil)
 	got := block(t, rt, func(t *asyncrt.Task) string {

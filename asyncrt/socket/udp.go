@@ -12,16 +12,24 @@ import (
 	"github.com/orrery-go/orrery/asyncrt"
 )
 
-// UDPConn is a UDP socket on a runtime, bound and optionally connected. Use
-// it from the runtime's tasks; inside one it is a net.PacketConn and, when
-// connected, a net.Conn. RecvFrom and SendTo work on netip.AddrPort and
-// allocate nothing.
+// UDPConn is a UDP socket on a runtime, bound and optionally connected.
+// Inside a task of that runtime it is a net.PacketConn and, when connected,
+// a net.Conn. RecvFrom and SendTo work on netip.AddrPort and allocate
+// nothing.
+//
+// Close, SetDeadline, SetReadDeadline, SetWriteDeadline, LocalAddr,
+// RemoteAddr and LocalAddrPort are safe from any goroutine, as for a
+// [TCPConn] (see there). Every other method — the receives and sends
+// (RecvFrom, Recv, Read, ReadFrom, SendTo, Send, Write, WriteTo), the socket
+// options and multicast membership — must be called from a task of the
+// runtime that made the socket, and panics otherwise.
 type UDPConn struct{ sock }
 
 // ListenUDP binds a UDP socket to address ("host:port"; an empty host means
 // every local address) for network "udp", "udp4" or "udp6". Options:
 // [ReuseAddr] (on by default), [ReusePort], [Broadcast], [ReadBuffer],
-// [WriteBuffer].
+// [WriteBuffer], [Resolver]. A host name is looked up as for [DialTCP]: an
+// abort or a Timeout of t cancels the lookup.
 func ListenUDP(t *asyncrt.Task, network, address string, opts ...Option) (*UDPConn, error) {
 	return openUDP(t, network, address, true, opts)
 }
@@ -41,7 +49,7 @@ func openUDP(t *asyncrt.Task, network, address string, bind bool, opts []Option)
 	if err := cfg.applyAll(kindUDP, opts); err != nil {
 		return nil, err
 	}
-	addrs, err := resolve(t, network, address, bind)
+	addrs, err := resolve(t, network, address, bind, cfg.resolver)
 	if err != nil {
 		return nil, opError(op, network, netip.AddrPort{}, netip.AddrPort{}, err)
 	}
@@ -82,11 +90,10 @@ func openUDP(t *asyncrt.Task, network, address string, bind bool, opts []Option)
 	} else if e := rawConnect(fd, &sa, salen); e != 0 {
 		return fail(os.NewSyscallError("connect", e))
 	}
-	sk, err := register(t, fd, network, family6)
-	if err != nil {
+	c := &UDPConn{}
+	if err := c.init(t, fd, network, family6); err != nil {
 		return nil, opError(op, network, netip.AddrPort{}, ap, err)
 	}
-	c := &UDPConn{sk}
 	c.local = sockName(fd, false)
 	if !bind {
 		c.remote = sockName(fd, true)
@@ -97,7 +104,10 @@ func openUDP(t *asyncrt.Task, network, address string, bind bool, opts []Option)
 // RecvFrom receives one datagram into b, waiting for one if none is queued,
 // and returns its length and sender. A datagram longer than b is truncated.
 func (c *UDPConn) RecvFrom(b []byte) (int, netip.AddrPort, error) {
-	t := callerTask(c.rt, "UDPConn.RecvFrom")
+	return c.recvFrom(callerTask(c.rt, "UDPConn.RecvFrom"), b)
+}
+
+func (c *UDPConn) recvFrom(t *asyncrt.Task, b []byte) (int, netip.AddrPort, error) {
 	var sa unix.RawSockaddrAny
 	n, err := c.recv(t, b, &sa)
 	if err != nil {
@@ -114,7 +124,7 @@ func (c *UDPConn) Recv(b []byte) (int, error) {
 
 func (c *UDPConn) recv(t *asyncrt.Task, b []byte, sa *unix.RawSockaddrAny) (int, error) {
 	for {
-		if c.closed {
+		if c.closed.Load() {
 			return 0, c.opErr("read", net.ErrClosed)
 		}
 		n, e := rawRecvfrom(c.fd, b, sa)
@@ -134,7 +144,10 @@ func (c *UDPConn) recv(t *asyncrt.Task, b []byte, sa *unix.RawSockaddrAny) (int,
 
 // SendTo sends b as one datagram to addr.
 func (c *UDPConn) SendTo(b []byte, addr netip.AddrPort) (int, error) {
-	t := callerTask(c.rt, "UDPConn.SendTo")
+	return c.sendTo(callerTask(c.rt, "UDPConn.SendTo"), b, addr)
+}
+
+func (c *UDPConn) sendTo(t *asyncrt.Task, b []byte, addr netip.AddrPort) (int, error) {
 	if !addr.IsValid() {
 		return 0, c.opErr("write", errors.New("invalid destination address"))
 	}
@@ -151,7 +164,7 @@ func (c *UDPConn) Send(b []byte) (int, error) {
 
 func (c *UDPConn) send(t *asyncrt.Task, b []byte, sa *unix.RawSockaddrAny, salen uint32) (int, error) {
 	for {
-		if c.closed {
+		if c.closed.Load() {
 			return 0, c.opErr("write", net.ErrClosed)
 		}
 		n, e := rawSendto(c.fd, b, sa, salen)
@@ -170,14 +183,18 @@ func (c *UDPConn) send(t *asyncrt.Task, b []byte, sa *unix.RawSockaddrAny, salen
 }
 
 // Read is Recv, for net.Conn.
-func (c *UDPConn) Read(b []byte) (int, error) { return c.Recv(b) }
+func (c *UDPConn) Read(b []byte) (int, error) {
+	return c.recv(callerTask(c.rt, "UDPConn.Read"), b, nil)
+}
 
 // Write is Send, for net.Conn.
-func (c *UDPConn) Write(b []byte) (int, error) { return c.Send(b) }
+func (c *UDPConn) Write(b []byte) (int, error) {
+	return c.send(callerTask(c.rt, "UDPConn.Write"), b, nil, 0)
+}
 
 // ReadFrom is RecvFrom, for net.PacketConn.
 func (c *UDPConn) ReadFrom(b []byte) (int, net.Addr, error) {
-	n, from, err := c.RecvFrom(b)
+	n, from, err := c.recvFrom(callerTask(c.rt, "UDPConn.ReadFrom"), b)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -186,20 +203,24 @@ func (c *UDPConn) ReadFrom(b []byte) (int, net.Addr, error) {
 
 // WriteTo is SendTo, for net.PacketConn. addr must be a *net.UDPAddr.
 func (c *UDPConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	t := callerTask(c.rt, "UDPConn.WriteTo")
 	ua, ok := addr.(*net.UDPAddr)
 	if !ok {
 		return 0, c.opErr("write", &net.AddrError{Err: "not a UDP address", Addr: addr.String()})
 	}
-	return c.SendTo(b, ua.AddrPort())
+	return c.sendTo(t, b, ua.AddrPort())
 }
 
-// Close closes the socket.
-func (c *UDPConn) Close() error { return c.closeSock("UDPConn.Close") }
+// Close closes the socket: waiting and later receives and sends fail with
+// net.ErrClosed; closing twice returns net.ErrClosed. It is safe from any
+// goroutine (see [TCPConn.Close]).
+func (c *UDPConn) Close() error { return c.closeSock() }
 
-// LocalAddr returns the bound address.
+// LocalAddr returns the bound address. It is safe from any goroutine.
 func (c *UDPConn) LocalAddr() net.Addr { return net.UDPAddrFromAddrPort(c.local) }
 
-// RemoteAddr returns the connected peer's address, or nil.
+// RemoteAddr returns the connected peer's address, or nil. It is safe from
+// any goroutine.
 func (c *UDPConn) RemoteAddr() net.Addr {
 	if !c.remote.IsValid() {
 		return nil
@@ -207,22 +228,23 @@ func (c *UDPConn) RemoteAddr() net.Addr {
 	return net.UDPAddrFromAddrPort(c.remote)
 }
 
-// LocalAddrPort returns the bound address.
+// LocalAddrPort returns the bound address. It is safe from any goroutine.
 func (c *UDPConn) LocalAddrPort() netip.AddrPort { return c.local }
 
-// SetDeadline sets the read and write deadlines (see TCPConn.SetDeadline).
+// SetDeadline sets the read and write deadlines. Like every deadline setter
+// it is safe from any goroutine (see [TCPConn.SetDeadline]).
 func (c *UDPConn) SetDeadline(t time.Time) error {
-	return c.setDeadlines("UDPConn.SetDeadline", t, dirRead, dirWrite)
+	return c.setDeadlines(t, dirRead, dirWrite)
 }
 
 // SetReadDeadline sets the deadline for receives.
 func (c *UDPConn) SetReadDeadline(t time.Time) error {
-	return c.setDeadlines("UDPConn.SetReadDeadline", t, dirRead)
+	return c.setDeadlines(t, dirRead)
 }
 
 // SetWriteDeadline sets the deadline for sends.
 func (c *UDPConn) SetWriteDeadline(t time.Time) error {
-	return c.setDeadlines("UDPConn.SetWriteDeadline", t, dirWrite)
+	return c.setDeadlines(t, dirWrite)
 }
 
 // SetReadBuffer sets the receive buffer size: market-data receivers want it
@@ -269,7 +291,7 @@ func (c *UDPConn) membership(ifi *net.Interface, group netip.Addr, join bool) er
 		op = "join group"
 	}
 	c.mustBeOnThread("UDPConn." + op)
-	if c.closed {
+	if c.closed.Load() {
 		return c.opErr(op, net.ErrClosed)
 	}
 	if !group.IsMulticast() {
@@ -353,7 +375,7 @@ func (c *UDPConn) SetMulticastInterface(ifi *net.Interface) error {
 		return c.setInt(unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_IF, ifi.Index, "IPV6_MULTICAST_IF")
 	}
 	c.mustBeOnThread("UDPConn.SetMulticastInterface")
-	if c.closed {
+	if c.closed.Load() {
 		return c.opErr("set multicast interface", net.ErrClosed)
 	}
 	mreq := &unix.IPMreqn{Ifindex: int32(ifi.Index)}
