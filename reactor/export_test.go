@@ -1,3 +1,5 @@
+//go:build linux && (amd64 || arm64)
+
 package reactor
 
 // UsePwait2 switches between epoll_pwait2 and the millisecond fallback, so

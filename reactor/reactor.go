@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && (amd64 || arm64)
 
 // Package reactor wraps the Linux readiness APIs an event loop needs: an
 // edge-triggered epoll poller that reports readiness by a caller-chosen token,
@@ -117,7 +117,7 @@ func (p *Poller) Deregister(fd int) error {
 	return p.ctl(unix.EPOLL_CTL_DEL, "deregister", fd, 0, 0)
 }
 
-// pwait2 is cleared the first time epoll_pwait2 reports ENOSYS.
+// pwait2 is cleared the first time epoll_pwait2 reports ENOSYS or EPERM.
 var pwait2 atomic.Bool
 
 func init() { pwait2.Store(true) }
@@ -164,18 +164,26 @@ func (p *Poller) Wait(events []Event, timeout time.Duration) (int, error) {
 	}
 }
 
+// wait makes one epoll wait system call. The pointers it passes are
+// converted to uintptr inside the call expressions themselves, as package
+// unsafe requires, so that raw and ts stay alive and in place until the
+// kernel has written to them.
 func (p *Poller) wait(raw []unix.EpollEvent, timeout time.Duration) (int, error) {
-	ptr := uintptr(unsafe.Pointer(&raw[0]))
 	switch {
 	case timeout == 0:
 		// A poll that cannot block skips the scheduler's syscall bookkeeping.
-		n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, uintptr(p.epfd), ptr, uintptr(len(raw)), 0, 0, 0)
+		// The arguments fit both epoll_wait and epoll_pwait (a nil signal
+		// mask), whichever sysEpollPoll names.
+		n, _, errno := unix.RawSyscall6(sysEpollPoll, uintptr(p.epfd),
+			uintptr(unsafe.Pointer(&raw[0])), uintptr(len(raw)), 0, 0, 0)
 		return errnoResult(n, errno)
 	case timeout > 0 && pwait2.Load():
 		ts := unix.NsecToTimespec(int64(timeout))
-		n, _, errno := unix.Syscall6(unix.SYS_EPOLL_PWAIT2, uintptr(p.epfd), ptr, uintptr(len(raw)),
-			uintptr(unsafe.Pointer(&ts)), 0, 0)
-		if errno != unix.ENOSYS {
+		n, _, errno := unix.Syscall6(unix.SYS_EPOLL_PWAIT2, uintptr(p.epfd),
+			uintptr(unsafe.Pointer(&raw[0])), uintptr(len(raw)), uintptr(unsafe.Pointer(&ts)), 0, 0)
+		// ENOSYS: a kernel before 5.11. EPERM: a seccomp filter that
+		// refuses system calls it does not know (older container runtimes).
+		if errno != unix.ENOSYS && errno != unix.EPERM {
 			return errnoResult(n, errno)
 		}
 		pwait2.Store(false)

@@ -39,6 +39,11 @@ const DefaultChunkSize = 256
 // maxEntries is the number of slots a key can address.
 const maxEntries = math.MaxUint32
 
+// maxSlots is maxEntries as an int: clamped where int has 32 bits, so that
+// this file compiles there too and a 32-bit build stops only at the message
+// of platform_unsupported.go.
+const maxSlots = min(maxEntries, math.MaxInt)
+
 // owners hands out the identities that tie keys to their slab.
 var owners atomic.Uint32
 
@@ -140,7 +145,7 @@ func (s *Slab[T]) grow() bool {
 		return false
 	}
 	size := s.chunkSize
-	if room := maxEntries - s.slots; size > room {
+	if room := maxSlots - s.slots; size > room {
 		size = room
 	}
 	if size <= 0 {
