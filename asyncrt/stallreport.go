@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"reflect"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 )
 
 // StallReport describes a stall: a task that held the runtime's thread past
@@ -220,16 +220,12 @@ func stackHeader(b []byte) (id uint64, state string) {
 	return id, string(b)
 }
 
-// funcPC returns the entry address of fn's code: a func value points to a
-// record whose first word is that address.
-func funcPC[T any](fn func(*Task) T) uintptr {
-	return **(**uintptr)(unsafe.Pointer(&fn))
-}
+// funcPC returns the entry address of fn's code (for a closure, that of its
+// function literal), which names the task lazily.
+func funcPC[T any](fn func(*Task) T) uintptr { return reflect.ValueOf(fn).Pointer() }
 
 // voidPC is funcPC for a task that returns nothing.
-func voidPC(fn func(*Task)) uintptr {
-	return **(**uintptr)(unsafe.Pointer(&fn))
-}
+func voidPC(fn func(*Task)) uintptr { return reflect.ValueOf(fn).Pointer() }
 
 func (b *body[T]) entryPC() uintptr {
 	if b.void != nil {

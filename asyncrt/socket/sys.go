@@ -10,12 +10,13 @@ import (
 
 // The sockets here are non-blocking, so their system calls never wait: they
 // are made raw, skipping the scheduler's bookkeeping for calls that may
-// block, and without the allocations of the generic wrappers.
-
-func bufPtr(p []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(p))) }
+// block, and without the allocations of the generic wrappers. Pointers are
+// converted to uintptr only inside the call expression, as package unsafe
+// requires, so that the memory they point to stays alive and in place for
+// the call.
 
 func rawRead(fd int, p []byte) (int, unix.Errno) {
-	n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), bufPtr(p), uintptr(len(p)))
+	n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
 	return int(n), e
 }
 
@@ -27,22 +28,27 @@ func rawAccept(fd int, sa *unix.RawSockaddrAny) (int, unix.Errno) {
 }
 
 func rawRecvfrom(fd int, p []byte, sa *unix.RawSockaddrAny) (int, unix.Errno) {
-	l := uint32(unix.SizeofSockaddrAny)
-	var sap, lp uintptr
-	if sa != nil {
-		sap, lp = uintptr(unsafe.Pointer(sa)), uintptr(unsafe.Pointer(&l))
+	if sa == nil {
+		n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd),
+			uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), 0, 0, 0)
+		return int(n), e
 	}
-	n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), bufPtr(p), uintptr(len(p)), 0, sap, lp)
+	l := uint32(unix.SizeofSockaddrAny)
+	n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd),
+		uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), 0,
+		uintptr(unsafe.Pointer(sa)), uintptr(unsafe.Pointer(&l)))
 	return int(n), e
 }
 
 func rawSendto(fd int, p []byte, sa *unix.RawSockaddrAny, salen uint32) (int, unix.Errno) {
-	var sap uintptr
-	if salen > 0 {
-		sap = uintptr(unsafe.Pointer(sa))
+	if salen == 0 {
+		n, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd),
+			uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), unix.MSG_NOSIGNAL, 0, 0)
+		return int(n), e
 	}
-	n, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), bufPtr(p), uintptr(len(p)),
-		unix.MSG_NOSIGNAL, sap, uintptr(salen))
+	n, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd),
+		uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), unix.MSG_NOSIGNAL,
+		uintptr(unsafe.Pointer(sa)), uintptr(salen))
 	return int(n), e
 }
 
