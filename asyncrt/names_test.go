@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"testing"
 	"time"
@@ -127,4 +128,24 @@ func TestRuntimeTasksListsTheUnfinished(t *testing.T) {
 	assert.Regexp(t, `^task \d+ "waiter" suspended, 1 waits$`, list[1])
 	assert.Regexp(t, `^task \d+ "fresh" ready, 0 waits$`, list[2])
 	assert.Panics(t, func() { rt.Tasks() }, "from outside the runtime")
+}
+
+// TestTraceShowsTheTask records an execution trace around a named task: the
+// task's name is in the trace (as a trace task and region) only while one
+// is recorded.
+func TestTraceShowsTheTask(t *testing.T) {
+	rt := newRuntime(t, nil)
+	run := func(name string) {
+		block(t, rt, func(t *asyncrt.Task) int {
+			_ = asyncrt.SpawnFunc(t, func(t *asyncrt.Task) { t.Yield() }, asyncrt.Named(name)).Wait(t)
+			return 0
+		})
+	}
+	var buf bytes.Buffer
+	require.NoError(t, trace.Start(&buf))
+	run("traced-task-7f3a")
+	trace.Stop()
+	run("untraced-task-9c1e")
+	assert.True(t, bytes.Contains(buf.Bytes(), []byte("traced-task-7f3a")))
+	assert.False(t, bytes.Contains(buf.Bytes(), []byte("untraced-task-9c1e")))
 }
