@@ -124,7 +124,10 @@ func TestStressNestedSpawnAbortPanic(t *testing.T) {
 }
 
 func testStressNestedSpawnAbortPanic(t *testing.T, pooled bool) {
-	const tasks = 50_000
+	tasks := 50_000
+	if raceEnabled {
+		tasks = 10_000
+	}
 	b := asyncrt.NewBuilder().UnhandledPanics(asyncrt.CountPanics)
 	if pooled {
 		b = b.TaskPool(256, false)

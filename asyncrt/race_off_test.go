@@ -1,0 +1,5 @@
+//go:build !race
+
+package asyncrt_test
+
+const raceEnabled = false
