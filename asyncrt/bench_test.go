@@ -128,11 +128,8 @@ func benchTimerScheduleCancel(b *testing.B, arm func(*asyncrt.Task, asyncrt.Wait
 	rt := newBenchRuntime(b, asyncrt.NewBuilder())
 	b.ReportAllocs()
 	_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
-		now := t.Now()
-		for i := range 10_000 {
-			t.NewWaiter().WakeAt(now.Add(time.Hour + time.Duration(i)*time.Millisecond))
-		}
-		at := now.Add(time.Second)
+		pendTimers(t)
+		at := t.Now().Add(time.Second)
 		for b.Loop() {
 			w := t.NewWaiter()
 			arm(t, w, at)
@@ -140,6 +137,15 @@ func benchTimerScheduleCancel(b *testing.B, arm func(*asyncrt.Task, asyncrt.Wait
 		}
 		return struct{}{}
 	})
+}
+
+// pendTimers leaves 10,000 timers pending on t's runtime, an hour or more
+// ahead, so that a timer benchmark works on a populated wheel.
+func pendTimers(t *asyncrt.Task) {
+	now := t.Now()
+	for i := range 10_000 {
+		t.NewWaiter().WakeAt(now.Add(time.Hour + time.Duration(i)*time.Millisecond))
+	}
 }
 
 // BenchmarkTimeAfterFuncStop is the Go baseline: time.AfterFunc and Stop.
@@ -272,10 +278,7 @@ func BenchmarkTimerNewStop(b *testing.B) {
 	rt := newBenchRuntime(b, asyncrt.NewBuilder())
 	b.ReportAllocs()
 	_, _ = asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
-		now := t.Now()
-		for i := range 10_000 {
-			t.NewWaiter().WakeAt(now.Add(time.Hour + time.Duration(i)*time.Millisecond))
-		}
+		pendTimers(t)
 		for b.Loop() {
 			t.NewTimer(time.Second).Stop()
 		}
