@@ -43,6 +43,9 @@ type Config struct {
 	Cols, Rows int
 	// OnListen, if set, is told the players' address once it is bound.
 	OnListen func(netip.AddrPort)
+	// OnAcceptError, if set, is told of each failed accept of a player
+	// (the server goes on accepting); otherwise it is logged.
+	OnAcceptError func(error)
 	// ProfileLabels labels each task's goroutine with its name for CPU
 	// profiles (asyncrt.Builder.ProfileLabels).
 	ProfileLabels bool
@@ -176,6 +179,7 @@ func play(t *asyncrt.Task, s *sim.Sim, cfg *Config, res *Result, d *display, m *
 		if srv, err = players.Listen(t, s, cfg.Addr); err != nil {
 			return err
 		}
+		srv.OnAcceptError = cfg.OnAcceptError
 		if cfg.OnListen != nil {
 			cfg.OnListen(srv.Addr())
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
 
 	"github.com/orrery-go/orrery/examples/game/internal/game"
 )
@@ -81,13 +82,17 @@ func (p *player) do(cmd string) string {
 }
 
 // live runs a game until the test calls the returned stop function.
-func live(t *testing.T) (netip.AddrPort, func() *game.Result) {
+func live(t *testing.T, opts ...func(*game.Config)) (netip.AddrPort, func() *game.Result) {
 	addrs := make(chan netip.AddrPort, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan *game.Result, 1)
 	var out bytes.Buffer
 	go func() {
-		res, err := game.Run(ctx, game.Config{Agents: 100, Seed: 3, Out: &out, OnListen: func(a netip.AddrPort) { addrs <- a }})
+		cfg := game.Config{Agents: 100, Seed: 3, Out: &out, OnListen: func(a netip.AddrPort) { addrs <- a }}
+		for _, o := range opts {
+			o(&cfg)
+		}
+		res, err := game.Run(ctx, cfg)
 		assert.NoError(t, err)
 		done <- res
 	}()
@@ -166,4 +171,65 @@ func TestVanishedClientLeavesNothingBehind(t *testing.T) {
 	assert.Zero(t, res.Population.Ships)
 	assert.Zero(t, res.Players.Active)
 	assert.Zero(t, res.LiveTasks)
+}
+
+// TestAcceptSurvivesRunningOutOfDescriptors takes every file descriptor of
+// the process, so that a player's connection cannot be accepted (EMFILE):
+// the server counts the failure and goes on, and welcomes the player once
+// descriptors are free again.
+func TestAcceptSurvivesRunningOutOfDescriptors(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	acceptErrs := make(chan error, 64)
+	addr, stop := live(t, func(c *game.Config) {
+		c.OnAcceptError = func(err error) {
+			select {
+			case acceptErrs <- err:
+			default:
+			}
+		}
+	})
+	// Go's own poller must exist before the descriptors run out: the
+	// player's dial below uses it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	require.NoError(t, ln.Close())
+
+	var saved unix.Rlimit
+	require.NoError(t, unix.Getrlimit(unix.RLIMIT_NOFILE, &saved))
+	lowered := saved
+	lowered.Cur = min(saved.Cur, 1024) // bounds the loop below
+	require.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &lowered))
+	var fillers []int
+	release := func() {
+		for _, fd := range fillers {
+			_ = unix.Close(fd)
+		}
+		fillers = nil
+		_ = unix.Setrlimit(unix.RLIMIT_NOFILE, &saved)
+	}
+	defer release()
+	for {
+		fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			require.ErrorIs(t, err, unix.EMFILE)
+			break
+		}
+		fillers = append(fillers, fd)
+	}
+	require.NotEmpty(t, fillers)
+	// One descriptor for the player's socket, none for the server's accept.
+	require.NoError(t, unix.Close(fillers[len(fillers)-1]))
+	fillers = fillers[:len(fillers)-1]
+	conn, err := net.Dial("tcp", addr.String())
+	require.NoError(t, err)
+	defer conn.Close()
+
+	assert.ErrorIs(t, <-acceptErrs, unix.EMFILE, "the server could not take the connection")
+	release() // the server's next try accepts the player
+	p := &player{t: t, conn: conn, r: bufio.NewReader(conn)}
+	assert.Contains(t, p.line(), "welcome")
+	assert.Equal(t, "bye", p.do("quit"))
+	res := stop()
+	assert.Equal(t, uint64(1), res.Players.Sessions)
+	assert.GreaterOrEqual(t, res.Players.AcceptErrors, uint64(1))
 }

@@ -19,6 +19,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -48,6 +50,9 @@ const maxOutput = 1 << 20
 // Stats counts the server's traffic.
 type Stats struct {
 	Sessions, Commands, Errors, Updates uint64
+	// AcceptErrors counts failed accepts (EMFILE when the process runs out
+	// of file descriptors, ECONNABORTED...): the server goes on accepting.
+	AcceptErrors uint64
 	// Active is the number of connected sessions.
 	Active int
 }
@@ -59,7 +64,17 @@ type Server struct {
 	sessions *asyncrt.JoinSet[struct{}] // session tasks (SpawnFunc): Serve's Shutdown ends them
 	active   map[*session]struct{}
 	stats    Stats
+	// OnAcceptError, if set, is told of each failed accept; otherwise it is
+	// logged to standard error.
+	OnAcceptError func(error)
 }
+
+// Accept retry delays after a failed accept: the first, doubling up to the
+// last, and back to the first after a success.
+const (
+	acceptRetryMin = 5 * time.Millisecond
+	acceptRetryMax = time.Second
+)
 
 // Listen starts listening on addr ("127.0.0.1:0" picks a port).
 func Listen(t *asyncrt.Task, s *sim.Sim, addr string) (*Server, error) {
@@ -86,21 +101,43 @@ func (srv *Server) Stats() Stats {
 // Serve accepts players until stop is cancelled; then it says goodbye to
 // every session, closes them and waits for their tasks.
 func (srv *Server) Serve(t *asyncrt.Task, stop *asyncrt.CancellationToken) error {
-	accepts := asyncrt.Spawn(t, func(t *asyncrt.Task) error {
+	accepts := asyncrt.SpawnFunc(t, func(t *asyncrt.Task) {
+		accept, stopped := socket.OnAccept(srv.ln), asyncrt.OnCancel(stop)
+		retry := acceptRetryMin
 		for {
-			conn, err := srv.ln.Accept(t)
-			if err != nil {
-				return err
+			if i, _ := asyncrt.Select(t, accept, stopped); i == 1 {
+				return
 			}
+			conn, err := accept.Conn(), accept.Err()
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			if err != nil {
+				// Out of descriptors, or a connection reset before it was
+				// taken: the listener is fine. Wait, then accept again.
+				srv.stats.AcceptErrors++
+				if srv.OnAcceptError != nil {
+					srv.OnAcceptError(err)
+				} else {
+					log.Printf("players: %v (accepting again in %v)", err, retry)
+				}
+				if i, _ := asyncrt.Select(t, asyncrt.OnTimeout(retry), stopped); i == 1 {
+					return
+				}
+				retry = min(2*retry, acceptRetryMax)
+				continue
+			}
+			retry = acceptRetryMin
 			srv.stats.Sessions++
 			ss := &session{srv: srv, conn: conn, ctx: worldctx.Of(t)}
 			srv.active[ss] = struct{}{}
 			srv.sessions.SpawnFunc(t, ss.run, asyncrt.Named("player session"))
 		}
 	})
-	stop.Cancelled(t)
+	if err := accepts.Wait(t); err != nil {
+		return err // the accept task panicked
+	}
 	srv.ln.Close()
-	_ = accepts.Wait(t)
 	for ss := range srv.active {
 		ss.say("server shutting down")
 		ss.closing = true
