@@ -121,21 +121,7 @@ func TestTCPErrors(t *testing.T) {
 
 		l, _ = socket.ListenTCP(t, "tcp", "127.0.0.1:0")
 		defer l.Close()
-		dial := func() (*socket.TCPConn, *socket.TCPConn) {
-			h := asyncrt.Spawn(t, func(t *asyncrt.Task) *socket.TCPConn {
-				c, err := l.Accept(t)
-				if err != nil {
-					panic(err)
-				}
-				return c
-			})
-			c, err := socket.DialTCP(t, "tcp", l.AddrPort().String())
-			if err != nil {
-				panic(err)
-			}
-			s, _ := h.Await(t)
-			return c, s
-		}
+		dial := func() (*socket.TCPConn, *socket.TCPConn) { return connected(t, l) }
 
 		// Orderly close: EOF.
 		c, s := dial()
