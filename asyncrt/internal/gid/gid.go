@@ -65,6 +65,12 @@ func (s *Set[V]) find(g uintptr) (*V, bool) {
 }
 
 // Add inserts g with value v (or replaces its value). Writer only.
+//
+// A new entry takes the first tombstone on its probe path. Go reuses
+// goroutine descriptors, so the runtime adds and removes the same few ids
+// over and over: without the reuse each cycle would leave a tombstone
+// further along one cluster, and every probe through it would grow with
+// the number of cycles since the last rehash.
 func (s *Set[V]) Add(g uintptr, v *V) {
 	if g == 0 || g == tombstone {
 		return
@@ -75,22 +81,38 @@ func (s *Set[V]) Add(g uintptr, v *V) {
 		t = s.table.Load()
 	}
 	mask := uintptr(len(t.keys) - 1)
+	free := -1 // the first tombstone seen
 	for i := hash(g) & mask; ; i = (i + 1) & mask {
 		switch t.keys[i].Load() {
 		case g:
 			t.vals[i].Store(v)
 			return
+		case tombstone:
+			if free < 0 {
+				free = int(i)
+			}
 		case 0:
-			t.vals[i].Store(v) // the value first: readers that find the key find it
-			t.keys[i].Store(g)
+			if free < 0 {
+				free = int(i)
+				s.used++
+			}
+			// The value first: readers that find the key find it. A reader
+			// probing past the slot for another id sees a key that is not
+			// its own, as it saw the tombstone, and goes on.
+			t.vals[free].Store(v)
+			t.keys[free].Store(g)
 			s.n++
-			s.used++
 			return
 		}
 	}
 }
 
 // Remove deletes g. Writer only.
+//
+// The slot becomes a tombstone, so that readers probing for ids further
+// along the cluster still pass it; when it ends its cluster (the next slot
+// is empty), no probe can need it, and it and the tombstones before it are
+// emptied instead.
 func (s *Set[V]) Remove(g uintptr) {
 	t := s.table.Load()
 	if t == nil || g == 0 || g == tombstone {
@@ -103,6 +125,11 @@ func (s *Set[V]) Remove(g uintptr) {
 			t.keys[i].Store(tombstone)
 			t.vals[i].Store(nil)
 			s.n--
+			for t.keys[(i+1)&mask].Load() == 0 && t.keys[i].Load() == tombstone {
+				t.keys[i].Store(0)
+				s.used--
+				i = (i - 1) & mask
+			}
 			return
 		case 0:
 			return
