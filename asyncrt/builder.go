@@ -282,7 +282,12 @@ func (b *Builder) SignalHandlers(on bool) *Builder {
 // runtime. The watchdog costs the executor one atomic load per poll and each
 // spawn two atomic stores; a parked runtime's watchdog sleeps. Finding the
 // holder dumps every goroutine's stack (runtime.Stack), which stops the world
-// for a time that grows with the number of goroutines (some 4 µs each).
+// for a time that grows with the number of goroutines (some 4 µs each, so
+// 0.4 s with 100k tasks). The watchdog skips the dump when, priced by the
+// last one, it would stop the world for more than a quarter of the
+// threshold (past some 5,000 goroutines at the default threshold): the
+// reports made while such a stall goes on then name no task and carry no
+// stack, and its last report names the task that held the thread.
 func (b *Builder) StallThreshold(d time.Duration) *Builder {
 	if d < 0 {
 		b.errs = append(b.errs, fmt.Errorf("StallThreshold(%v): must not be negative", d))

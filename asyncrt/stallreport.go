@@ -24,7 +24,9 @@ type StallReport struct {
 	// It is 0 when no task held the thread but the runtime's own work did
 	// (a World's systems, deferred World commands), and then Stack is the
 	// runtime goroutine's; or when the holder could not be found, and then
-	// Stack is nil.
+	// Stack is nil: so it is while a stall goes on in a process with too
+	// many goroutines to dump their stacks cheaply (see
+	// [Builder.StallThreshold]), until the last report.
 	TaskID uint64
 	// Name is the task function's name as the Go runtime knows it, such as
 	// "main.serve" or, for a function literal, "main.main.func1"; "" if
@@ -117,16 +119,21 @@ type stackEntry struct {
 // runtime.Stack(all): of the runtime's coroutines and its own goroutine, the
 // one that is not parked in a coroutine switch. It returns its identity and
 // stack as a report's fields.
-func (w *watchdog) findHolder(rt *Runtime) (r StallReport) {
+func (w *watchdog) findHolder(rt *Runtime, goroutines int) (r StallReport) {
+	per := w.dumpBytesPer
+	if per == 0 {
+		per = dumpBytesG
+	}
 	buf := w.dump
-	if buf == nil {
-		buf = make([]byte, 64<<10)
+	if want := min(goroutines*per*5/4+64<<10, maxDump); len(buf) < want {
+		buf = make([]byte, want)
 	}
 	n := runtime.Stack(buf, true)
-	for n == len(buf) && len(buf) < maxDump {
-		buf = make([]byte, 2*len(buf))
+	for n == len(buf) && len(buf) < maxDump { // more goroutines, or deeper stacks, than guessed
+		buf = make([]byte, min(2*len(buf), maxDump))
 		n = runtime.Stack(buf, true)
 	}
+	w.dumpBytesPer = max(n/max(goroutines, 1), 1)
 	w.dump = nil
 	if len(buf) <= keepDump {
 		w.dump = buf

@@ -3,6 +3,7 @@ package asyncrt
 import (
 	"io"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,6 +68,10 @@ type watchdogState struct {
 	probe threadProbe
 	dump  []byte
 	found []stackEntry
+	// What the last dump cost per goroutine, in time and bytes: the next
+	// one is sized and priced from them before it stops the world.
+	dumpPerG     time.Duration
+	dumpBytesPer int
 }
 
 // stall is the suspicion under way, as the watchdog goroutine and the
@@ -239,10 +244,17 @@ func (w *watchdog) sample(rt *Runtime, now time.Time) {
 	var holder StallReport
 	dumped := false
 	if w.m.reports == 0 || w.m.dumpCost < w.threshold/16 {
-		t0 := time.Now()
-		holder = w.findHolder(rt)
-		w.m.dumpCost = time.Since(t0)
-		dumped = true
+		per := w.dumpPerG
+		if per == 0 {
+			per = minDumpPerG
+		}
+		if g := runtime.NumGoroutine(); time.Duration(g)*per <= w.threshold/4 {
+			t0 := time.Now()
+			holder = w.findHolder(rt, g)
+			w.m.dumpCost = time.Since(t0)
+			w.dumpPerG = max(w.m.dumpCost/time.Duration(g), 1)
+			dumped = true
+		}
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -354,7 +366,16 @@ func (w *watchdog) stop() {
 
 // maxDump bounds the buffer for a dump of every goroutine's stack (about
 // 300 bytes a goroutine); keepDump is the largest kept for the next one.
+//
+// A dump stops the world for some 4 µs a goroutine: 0.4 s with 100k tasks.
+// The watchdog dumps only when the last dump's cost per goroutine (at first
+// minDumpPerG, a little above what it was measured at here) times the goroutines
+// now live stays within a quarter of the threshold, and sizes the buffer
+// for them so that one dump does: a buffer grown by doubling would stop the
+// world once per doubling.
 const (
-	maxDump  = 64 << 20
-	keepDump = 1 << 20
+	maxDump     = 64 << 20
+	keepDump    = 1 << 20
+	minDumpPerG = 5 * time.Microsecond
+	dumpBytesG  = 400 // a first guess at a goroutine's share of a dump
 )

@@ -261,6 +261,53 @@ func TestStallInTheRuntimesOwnWork(t *testing.T) {
 	assert.Zero(t, last.TaskID)
 }
 
+// With many goroutines a dump of their stacks would stop the whole process
+// for longer than a stall report is worth (some 4 µs a goroutine): the
+// reports made while the stall goes on name no task and carry no stack, and
+// the last report still names the task.
+func TestStallWithManyGoroutinesSkipsTheDump(t *testing.T) {
+	const threshold = 20 * time.Millisecond
+	// A quarter of the threshold buys a dump of about 1,000 goroutines.
+	park := make(chan struct{})
+	var parked sync.WaitGroup
+	for range 10_000 {
+		parked.Go(func() { <-park })
+	}
+	defer parked.Wait()
+	defer close(park)
+
+	reports, hook := stallReports()
+	rt := newRuntime(t, asyncrt.NewBuilder().StallThreshold(threshold).OnStall(hook))
+	unblock := make(chan struct{})
+	started := make(chan uint64, 1)
+	done := make(chan error, 1)
+	go func() {
+		_, err := asyncrt.BlockOn(rt, func(task *asyncrt.Task) int {
+			h := asyncrt.SpawnFunc(task, func(task *asyncrt.Task) {
+				started <- task.ID()
+				<-unblock // holds the thread: the mistake under test
+			})
+			task.Yield() // the child starts from the executor, not inline
+			if err := h.Wait(task); err != nil {
+				t.Error(err)
+			}
+			return 0
+		})
+		done <- err
+	}()
+	id := <-started
+	first := <-reports
+	assert.False(t, first.Returned)
+	assert.Zero(t, first.TaskID, "named without a dump")
+	assert.Nil(t, first.Stack, "a dump of every goroutine")
+	assert.GreaterOrEqual(t, first.Duration, threshold)
+	close(unblock)
+	last, _ := nextFinal(reports)
+	require.NoError(t, <-done)
+	assert.Equal(t, id, last.TaskID, "the last report names the holder")
+	assert.Nil(t, last.Stack)
+}
+
 // TestStallSoak runs well-behaved tasks for a while and checks that none is
 // reported. It is a measurement, not a test of the package: run it on a
 // machine whose CPUs are saturated by other processes, with
