@@ -1,6 +1,7 @@
 package asyncrt_test
 
 import (
+	"iter"
 	"slices"
 	"testing"
 	"time"
@@ -299,4 +300,31 @@ func BenchmarkSleepSim(b *testing.B) {
 		}
 		return struct{}{}
 	})
+}
+
+// BenchmarkCoroSwitchFloor is the floor under YieldRoundTrip: a bare
+// iter.Pull coroutine resumed and suspended once per op, as a task is.
+func BenchmarkCoroSwitchFloor(b *testing.B) {
+	next, stop := iter.Pull(func(yield func(struct{}) bool) {
+		for yield(struct{}{}) {
+		}
+	})
+	defer stop()
+	b.ReportAllocs()
+	for b.Loop() {
+		next()
+	}
+}
+
+// BenchmarkCoroSpawnFloor is the floor under SpawnAwait: a bare iter.Pull
+// coroutine made, run to completion and its value taken, once per op.
+func BenchmarkCoroSpawnFloor(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		next, stop := iter.Pull(func(yield func(int) bool) { yield(7 * 7) })
+		if v, ok := next(); !ok || v != 49 {
+			b.Fatal(v, ok)
+		}
+		stop()
+	}
 }

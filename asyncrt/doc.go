@@ -23,6 +23,15 @@
 // on a pool of coroutines made in advance is the runtime's choice
 // ([Builder.TaskPool]), not the spawner's.
 //
+// A task costs about what a goroutine does. Asleep, with 100k of them, each
+// holds some 2.4 KB of heap and stack: its coroutine (a goroutine's stack
+// and descriptor, 2.27 KB), and about 230 bytes of its own (its Task, its
+// record and its registration); a goroutine blocked on a channel holds
+// 2.16 KB (the Idle*Memory benchmarks of this package measure both).
+// Spawning a task on a pooled coroutine allocates nothing. No cost per
+// spawn, timer or wake grows with the number of live tasks (the *WithLive,
+// TimerWithPending and ChanWakeWithBlocked benchmarks).
+//
 // # The waiting layer
 //
 // A task suspends only by waiting on something, and one mechanism serves

@@ -19,26 +19,20 @@ import (
 // or after the function returned panics with a message that says so. See the
 // package documentation for the rules tasks follow.
 type Task struct {
-	rt     *Runtime
-	world  World   // the World the task works on (see Task.World); nil if none
-	g      uintptr // the coroutine's goroutine, set when it first runs
-	rec    *taskRec
-	next   func() (switchReason, bool)
-	stop   func()
-	yield  func(switchReason) bool
-	pooled bool
+	rt    *Runtime
+	world World   // the World the task works on (see Task.World); nil if none
+	g     uintptr // the coroutine's goroutine, set when it first runs
+	rec   *taskRec
+	next  func() (switchReason, bool)
+	stop  func()
+	yield func(switchReason) bool
 	// The task's registrations (see wait.go), newest first, and the
 	// sequence number of the latest.
 	regs   *waitNode
 	regSeq uint64
-	waits  int // registrations in regs that are waits (not a Timer's)
-	// Deadline scopes of Timeout calls, innermost last.
-	scopes    []deadlineScope
-	nextScope uint64
-	unwinding uint64 // the scope a deadline signal is unwinding to
-	// abandoned marks a coroutine stuck for good after its task called
-	// runtime.Goexit; it is never resumed or stopped again.
-	abandoned bool
+	// Deadline scopes of Timeout calls; nil until the task's first, so that
+	// a task that never calls Timeout does not carry them.
+	dl *deadlines
 	// What the stall watchdog reads from its own goroutine (watchdog.go):
 	// the coroutine's goroutine number, set when it first runs, and the ID
 	// and function entry of the task it runs, stored at each spawn.
@@ -46,6 +40,18 @@ type Task struct {
 	wdID   atomic.Uint64
 	wdFn   atomic.Uintptr
 	wdName atomic.Pointer[taskName] // the name given at spawn; nil: the function's
+	waits  int32                    // registrations in regs that are waits (not a Timer's)
+	pooled bool
+	// abandoned marks a coroutine stuck for good after its task called
+	// runtime.Goexit; it is never resumed or stopped again.
+	abandoned bool
+}
+
+// deadlines holds a task's Timeout scopes, innermost last.
+type deadlines struct {
+	scopes    []deadlineScope
+	nextScope uint64
+	unwinding uint64 // the scope a deadline signal is unwinding to
 }
 
 type taskState uint8
@@ -215,15 +221,17 @@ func (t *Task) unwind() {
 		rec.state = stateRunning
 		panic(errSuspendWhileBusy)
 	}
-	if rec.signal&sigAbort == 0 {
-		for _, sc := range t.scopes {
-			if sc.expired {
-				t.unwinding = sc.id
-				panic(deadlineSignal{})
+	if d := t.dl; d != nil {
+		if rec.signal&sigAbort == 0 {
+			for _, sc := range d.scopes {
+				if sc.expired {
+					d.unwinding = sc.id
+					panic(deadlineSignal{})
+				}
 			}
 		}
+		d.unwinding = 0 // an abort unwinds through every Timeout
 	}
-	t.unwinding = 0 // an abort unwinds through every Timeout
 	panic(abortSignal{})
 }
 

@@ -33,7 +33,7 @@ func (rt *Runtime) Tasks() []TaskInfo {
 		if rec.state == stateDone || rec.task == nil {
 			continue
 		}
-		ti := TaskInfo{ID: rec.id, Name: rec.task.name(), Waits: rec.task.waits}
+		ti := TaskInfo{ID: rec.id, Name: rec.task.name(), Waits: int(rec.task.waits)}
 		switch rec.state {
 		case stateReady:
 			ti.State = "ready"

@@ -48,11 +48,11 @@ func (rt *Runtime) fire(ev timerEvent) {
 		if !ok || rec.state == stateDone {
 			return
 		}
-		t := rec.task
-		for i := range t.scopes {
-			if t.scopes[i].id == ev.arg {
-				t.scopes[i].expired = true
-				t.scopes[i].timer = wheel.Timer{}
+		scopes := rec.task.dl.scopes // a deadline timer was set by pushScope
+		for i := range scopes {
+			if scopes[i].id == ev.arg {
+				scopes[i].expired = true
+				scopes[i].timer = wheel.Timer{}
 				rec.signal |= sigExpired
 			}
 		}
@@ -150,11 +150,11 @@ func timeoutAt[T any](t *Task, deadline int64, fn func(*Task) T) (v T, err error
 	}
 	id := t.pushScope(deadline)
 	defer func() {
-		if t.unwinding == id {
+		if t.dl.unwinding == id {
 			// This scope's deadline is what is unwinding the task: stop it
 			// here, and end the waits it cut short. Other panics pass
 			// through untouched, keeping their stack.
-			t.unwinding = 0
+			t.dl.unwinding = 0
 			recover()
 			err = ErrElapsed
 			t.rt.endRegsFrom(t, t.scopeMark(id))
@@ -166,21 +166,25 @@ func timeoutAt[T any](t *Task, deadline int64, fn func(*Task) T) (v T, err error
 
 func (t *Task) pushScope(deadline int64) uint64 {
 	rt := t.rt
-	t.nextScope++
-	sc := deadlineScope{id: t.nextScope, regMark: t.regSeq + 1}
+	if t.dl == nil {
+		t.dl = new(deadlines)
+	}
+	d := t.dl
+	d.nextScope++
+	sc := deadlineScope{id: d.nextScope, regMark: t.regSeq + 1}
 	if deadline <= rt.eventTime() {
 		sc.expired = true
 		t.rec.signal |= sigExpired
 	} else {
 		sc.timer = rt.timers.Schedule(deadline, timerEvent{key: t.rec.key, arg: sc.id, kind: timerDeadline})
 	}
-	t.scopes = append(t.scopes, sc)
+	d.scopes = append(d.scopes, sc)
 	return sc.id
 }
 
 // scopeMark returns the registration mark of scope id.
 func (t *Task) scopeMark(id uint64) uint64 {
-	for _, sc := range t.scopes {
+	for _, sc := range t.dl.scopes {
 		if sc.id == id {
 			return sc.regMark
 		}
@@ -192,14 +196,15 @@ func (t *Task) scopeMark(id uint64) uint64 {
 // cancels its timer.
 func (t *Task) popScope(id uint64) {
 	expired := false
-	for i := len(t.scopes) - 1; i >= 0; i-- {
-		if t.scopes[i].id == id {
-			t.rt.timers.Cancel(t.scopes[i].timer)
-			t.scopes = append(t.scopes[:i], t.scopes[i+1:]...)
+	d := t.dl
+	for i := len(d.scopes) - 1; i >= 0; i-- {
+		if d.scopes[i].id == id {
+			t.rt.timers.Cancel(d.scopes[i].timer)
+			d.scopes = append(d.scopes[:i], d.scopes[i+1:]...)
 			break
 		}
 	}
-	for _, sc := range t.scopes {
+	for _, sc := range d.scopes {
 		expired = expired || sc.expired
 	}
 	t.rec.signal &^= sigExpired
