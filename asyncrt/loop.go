@@ -56,6 +56,7 @@ func (rt *Runtime) drive(root *taskRec, drainUntil time.Time) error {
 			if !gid.Supported {
 				rt.current = rec.task
 			}
+			rt.launching = rec.task
 			var began time.Time
 			if measure {
 				began = time.Now()
@@ -308,7 +309,7 @@ func (rt *Runtime) fireTimers() {
 // has its own copy of this for speed; this one serves the rarer callers.
 func (rt *Runtime) resume(rec *taskRec) {
 	t := rec.task
-	rt.current = t
+	rt.current, rt.launching = t, t
 	rec.state = stateRunning
 	began := rt.pollBegins()
 	if why, _ := t.next(); why == switchYield {
@@ -342,6 +343,7 @@ func (rt *Runtime) pollEnds(began time.Time) {
 func (rt *Runtime) rejectBusySuspend(rec *taskRec, t *Task) {
 	rec.signal |= sigBusy
 	rec.state = stateRunning
+	rt.launching = t
 	if why, _ := t.next(); why == switchYield {
 		rt.enqueue(rec)
 	}
@@ -356,7 +358,7 @@ func (rt *Runtime) runInline(rec *taskRec) {
 	rt.ready.withdraw(rec)
 	t := rec.task
 	caller := rt.current
-	rt.current = t
+	rt.current, rt.launching = t, t
 	rec.state = stateRunning
 	began := rt.pollBegins()
 	if why, _ := t.next(); why == switchYield {

@@ -71,6 +71,12 @@ type Runtime struct {
 	tasks        *slab.Slab[taskRec]
 	ready        ringQueue
 	current      *Task
+	// launching is the task the runtime resumes, stored before each resume
+	// for a coroutine's first run to find its Task: coroMain, the function
+	// every coroutine runs, is made once per runtime, so that a new
+	// coroutine costs no closure of its own.
+	launching    *Task
+	coroMain     func(yield func(switchReason) bool)
 	pool         coPool
 	nextID       uint64
 	live         int
@@ -124,6 +130,7 @@ func start(worlds []World, cfg config) (*Runtime, error) {
 		events: make([]reactor.Event, 256),
 	}
 	rt.slot = make(chan struct{}, 1)
+	rt.coroMain = func(yield func(switchReason) bool) { rt.launching.main(yield) }
 	rt.inbox.attn = &rt.attn
 	rt.inbox.spawnLimit = cfg.remoteSpawns
 	rt.inbox.room.L = &rt.inbox.mu

@@ -125,7 +125,7 @@ const (
 // runtime's thread: the runtime goroutine or one of its tasks.
 func (rt *Runtime) newTask(pooled bool) *Task {
 	t := &Task{rt: rt, pooled: pooled}
-	t.next, t.stop = iter.Pull(t.main)
+	t.next, t.stop = iter.Pull(rt.coroMain) // main runs when the runtime first resumes t
 	return t
 }
 
