@@ -68,9 +68,9 @@ type Runtime struct {
 	timers   wheel.Wheel[timerEvent] // by value: its length is read every cycle
 
 	// Owned by the runtime's thread: its goroutine and the task it runs.
-	tasks        *slab.Slab[taskRec]
-	ready        ringQueue
-	current      *Task
+	tasks   *slab.Slab[taskRec]
+	ready   ringQueue
+	current *Task
 	// launching is the task the runtime resumes, stored before each resume
 	// for a coroutine's first run to find its Task: coroMain, the function
 	// every coroutine runs, is made once per runtime, so that a new
