@@ -3,8 +3,10 @@ package asyncrt
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // crossChan is a channel from any goroutine into one runtime. Values go
@@ -205,7 +207,7 @@ func (s *CrossSender[T]) Send(v T) error {
 	if s.closed.Load() || c.closed.Load() {
 		return &SendError[T]{Op: "CrossSender.Send", Value: v, Err: ErrChanClosed}
 	}
-	if c.tryPush(v) {
+	if c.tryPush(v) || c.spinPush(v) {
 		return nil
 	}
 	c.mu.Lock()
@@ -222,6 +224,30 @@ func (s *CrossSender[T]) Send(v T) error {
 		}
 		c.notFull.Wait()
 	}
+}
+
+// sendSpin is how long a goroutine's Send retries a full channel before it
+// blocks. A blocked sender is woken by the runtime's thread, and the Go
+// scheduler queues a goroutine woken there behind that thread, which is
+// locked and does not give its processor up until it parks: the woken
+// sender can wait tens of microseconds for a CPU. A sender that retries
+// for a moment needs no waking when the receiver keeps up.
+const sendSpin = 20 * time.Microsecond
+
+// spinPush retries tryPush for up to sendSpin, letting other goroutines run
+// between tries.
+func (c *crossChan[T]) spinPush(v T) bool {
+	start := time.Now()
+	for time.Since(start) < sendSpin {
+		runtime.Gosched()
+		if c.closed.Load() {
+			return false // Send reports it
+		}
+		if c.tryPush(v) {
+			return true
+		}
+	}
+	return false
 }
 
 // SendTask puts v in the channel from a task of any runtime, suspending it
