@@ -1,6 +1,7 @@
 package asyncrt_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -38,53 +39,72 @@ func BenchmarkGoChanSendRecv(b *testing.B) {
 }
 
 // BenchmarkCrossChanSend measures values streamed from a goroutine into a
-// task through a cross channel, per value.
+// task through a cross channel, per value, at capacities 1, 64 and 1024, on
+// a runtime that parks at once and on one that spins 50 µs first.
 func BenchmarkCrossChanSend(b *testing.B) {
-	rt := newBenchRuntime(b, asyncrt.NewBuilder())
-	s, r, _ := asyncrt.NewCrossChan[int](rt, 1024)
-	done := make(chan int)
-	go func() {
-		v, _ := asyncrt.BlockOn(rt, func(t *asyncrt.Task) int {
-			n := 0
-			for {
-				if _, err := r.Recv(t); err != nil {
-					return n
-				}
-				n++
-			}
-		})
-		done <- v
-	}()
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		if err := s.Send(i); err != nil {
-			b.Fatal(err)
+	for _, spin := range []time.Duration{0, 50 * time.Microsecond} {
+		for _, capacity := range []int{1, 64, 1024} {
+			b.Run(fmt.Sprintf("spin=%v/cap%d", spin, capacity), func(b *testing.B) {
+				benchCrossChanSend(b, asyncrt.NewBuilder().SpinBeforePark(spin), capacity)
+			})
 		}
 	}
-	s.Close()
-	<-done
-	st := rt.Stats()
-	b.ReportMetric(float64(st.Parks)/float64(b.N), "parks/op")
+}
+
+func benchCrossChanSend(b *testing.B, builder *asyncrt.Builder, capacity int) {
+	{
+		{
+			rt := newBenchRuntime(b, builder)
+			s, r, _ := asyncrt.NewCrossChan[int](rt, capacity)
+			done := make(chan int)
+			go func() {
+				v, _ := asyncrt.BlockOn(rt, func(t *asyncrt.Task) int {
+					n := 0
+					for {
+						if _, err := r.Recv(t); err != nil {
+							return n
+						}
+						n++
+					}
+				})
+				done <- v
+			}()
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if err := s.Send(i); err != nil {
+					b.Fatal(err)
+				}
+			}
+			s.Close()
+			<-done
+			st := rt.Stats()
+			b.ReportMetric(float64(st.Parks)/float64(b.N), "parks/op")
+		}
+	}
 }
 
 // BenchmarkGoChanCrossGoroutine is the baseline for CrossChanSend: values
 // streamed from one goroutine to another over a buffered Go channel.
 func BenchmarkGoChanCrossGoroutine(b *testing.B) {
-	ch := make(chan int, 1024)
-	done := make(chan int)
-	go func() {
-		n := 0
-		for range ch {
-			n++
-		}
-		done <- n
-	}()
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		ch <- i
+	for _, capacity := range []int{1, 64, 1024} {
+		b.Run(fmt.Sprintf("cap%d", capacity), func(b *testing.B) {
+			ch := make(chan int, capacity)
+			done := make(chan int)
+			go func() {
+				n := 0
+				for range ch {
+					n++
+				}
+				done <- n
+			}()
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				ch <- i
+			}
+			close(ch)
+			<-done
+		})
 	}
-	close(ch)
-	<-done
 }
 
 // BenchmarkSelectWait measures a Select that suspends: a task waits on a

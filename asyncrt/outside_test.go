@@ -51,6 +51,42 @@ func TestSpinRuntimeKeepsPolling(t *testing.T) {
 	assert.Greater(t, s.Cycles, uint64(10), "it keeps cycling while it waits")
 }
 
+// A runtime that spins before parking takes work that arrives within the
+// window without parking: here, a Notify sent as soon as the task has
+// acknowledged the last one, 200 times. The window (10 ms) is long enough
+// that a goroutine delayed past it more than a few times is unthinkable.
+func TestSpinBeforeParkSparesParks(t *testing.T) {
+	rt := newRuntime(t, asyncrt.NewBuilder().SpinBeforePark(10*time.Millisecond))
+	n := asyncrt.NewNotify(rt)
+	ack := make(chan struct{})
+	const rounds = 200
+	done := make(chan error, 1)
+	go func() {
+		_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) int {
+			for range rounds {
+				n.Wait(t)
+				ack <- struct{}{}
+			}
+			return 0
+		})
+		done <- err
+	}()
+	for range rounds {
+		n.Notify()
+		<-ack
+	}
+	require.NoError(t, <-done)
+	s := rt.Stats()
+	t.Logf("%d rounds: %d spins, %d parks", rounds, s.Spins, s.Parks)
+	if runtime.GOMAXPROCS(0) == 1 {
+		assert.Zero(t, s.Spins, "with one processor, spinning would starve the notifier")
+		return
+	}
+	// Without the window the runtime parks in about half the rounds here.
+	assert.Positive(t, s.Spins, "the runtime spins when it runs out of work")
+	assert.LessOrEqual(t, s.Parks, uint64(rounds/10), "work that comes within the window spares a park")
+}
+
 func TestBuilderTimeOptionsValidated(t *testing.T) {
 	for name, b := range map[string]*asyncrt.Builder{
 		"Idle(5)":             asyncrt.NewBuilder().Idle(asyncrt.IdleStrategy(5)),
@@ -58,6 +94,8 @@ func TestBuilderTimeOptionsValidated(t *testing.T) {
 		"PinCPU(-1)":          asyncrt.NewBuilder().PinCPU(-1),
 		"PinCPU(100000)":      asyncrt.NewBuilder().PinCPU(100000),
 		"StallThreshold(-1s)": asyncrt.NewBuilder().StallThreshold(-time.Second),
+		"SpinBeforePark(-1s)": asyncrt.NewBuilder().SpinBeforePark(-time.Second),
+		"SpinBeforePark(1s)":  asyncrt.NewBuilder().SpinBeforePark(time.Second),
 	} {
 		_, err := b.Build()
 		assert.ErrorContains(t, err, name)

@@ -396,6 +396,9 @@ type Stats struct {
 	TimersFired uint64
 	// Parks counts the times the runtime slept in its poller.
 	Parks uint64
+	// Spins counts the spells of polling before a park
+	// ([Builder.SpinBeforePark]); those that found work spared a park.
+	Spins uint64
 	// IOPolls counts checks of the IO poller, parked or not.
 	IOPolls uint64
 	// Stalls counts the stalls the watchdog reported: tasks (or the

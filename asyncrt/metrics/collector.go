@@ -92,6 +92,8 @@ var scalarDefs = []scalarDef{
 		prometheus.CounterValue, func(s *asyncrt.Stats) float64 { return float64(s.TimersFired) }},
 	{"parks_total", "Times the runtime slept in its poller.",
 		prometheus.CounterValue, func(s *asyncrt.Stats) float64 { return float64(s.Parks) }},
+	{"spins_total", "Spells of polling before a park (asyncrt.Builder.SpinBeforePark).",
+		prometheus.CounterValue, func(s *asyncrt.Stats) float64 { return float64(s.Spins) }},
 	{"io_polls_total", "Checks of the IO poller, parked or not.",
 		prometheus.CounterValue, func(s *asyncrt.Stats) float64 { return float64(s.IOPolls) }},
 	{"stalls_total", "Stalls the watchdog reported: holders of the runtime's thread past the stall threshold.",

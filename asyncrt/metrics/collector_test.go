@@ -25,7 +25,7 @@ const yields = 100
 
 // numMetrics is how many metrics a Collector exports: 12 counters, 6 gauges
 // and the poll-duration histogram.
-const numMetrics = 19
+const numMetrics = 20
 
 // newRuntime builds a runtime for the workload: polls timed, a bounded pool
 // of one coroutine, panics nobody joins counted, simulated time, and no
@@ -210,6 +210,7 @@ func TestCollectorExportsStats(t *testing.T) {
 		"orrery_cycles_total":                float64(s.Cycles),
 		"orrery_timers_fired_total":          float64(s.TimersFired),
 		"orrery_parks_total":                 float64(s.Parks),
+		"orrery_spins_total":                 float64(s.Spins),
 		"orrery_io_polls_total":              float64(s.IOPolls),
 		"orrery_stalls_total":                float64(s.Stalls),
 		"orrery_live_tasks":                  float64(s.LiveTasks),

@@ -36,6 +36,7 @@
 //	orrery_cycles_total                   counter    Cycles
 //	orrery_timers_fired_total             counter    TimersFired
 //	orrery_parks_total                    counter    Parks
+//	orrery_spins_total                    counter    Spins
 //	orrery_io_polls_total                 counter    IOPolls
 //	orrery_stalls_total                   counter    Stalls
 //	orrery_live_tasks                     gauge      LiveTasks
