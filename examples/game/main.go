@@ -3,8 +3,10 @@
 // straight-line async script, and players joining over TCP with a line
 // protocol (nc or telnet).
 //
-// On a terminal the arena is drawn in place; otherwise a summary is printed
-// every second. --headless runs a fixed number of ticks under the simulated
+// On a terminal the arena is drawn in place, under the line that tells
+// players how to join, fitted to the terminal's size; otherwise a summary is
+// printed every second. Either way a final summary ends the game, Ctrl-C
+// included. --headless runs a fixed number of ticks under the simulated
 // clock and prints a checksum of the final World on its last line: the same
 // seed gives the same checksum every time.
 package main
@@ -18,6 +20,8 @@ import (
 	"runtime/pprof"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/orrery-go/orrery/examples/game/internal/game"
 )
@@ -40,9 +44,17 @@ func main() {
 		os.Exit(2)
 	}
 	cfg.Out = os.Stdout
-	if fi, err := os.Stdout.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+	// Stdout is a terminal if it has a window size (ENOTTY otherwise; a
+	// character device need not be a terminal: /dev/null is one). A
+	// terminal that reports 0×0 gets the drawing's default size.
+	if ws, err := unix.IoctlGetWinsize(int(os.Stdout.Fd()), unix.TIOCGWINSZ); err == nil {
 		cfg.Terminal = true
+		cfg.ScreenCols, cfg.ScreenRows = int(ws.Col), int(ws.Row)
 	}
+	// A write to a closed pipe fails with EPIPE rather than killing the
+	// process: Ctrl-C on "game | less" ends the reader too, and the final
+	// summary then goes to stderr instead of being lost.
+	signal.Ignore(syscall.SIGPIPE)
 
 	if *cpuProfile != "" {
 		cfg.ProfileLabels = true // samples carry the task's name: pprof -tagfocus task=...
@@ -64,6 +76,10 @@ func main() {
 	if err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "game:", err)
+		if res != nil {
+			// The game ended, but its output did not get through.
+			fmt.Fprintln(os.Stderr, res.Summary())
+		}
 		os.Exit(1)
 	}
 	if *memProfile != "" {
@@ -73,12 +89,18 @@ func main() {
 		}
 	}
 	if cfg.Headless {
-		fmt.Printf("%d ticks of %d agents in %.2fs: prey %d predators %d | spawned %d died %d kills %d bites %d\n",
+		// SIGPIPE is ignored: a failed write must be reported here.
+		if _, err := fmt.Printf("%d ticks of %d agents in %.2fs: prey %d predators %d | spawned %d died %d kills %d bites %d\n"+
+			"tick time p50 %v p99 %v | allocations per tick %.1f (systems alone %.1f)\n"+
+			"checksum %016x\n",
 			res.Ticks, cfg.Agents, res.Wall.Seconds(), res.Population.Prey, res.Population.Predators,
-			res.Stats.Spawned, res.Stats.Died, res.Stats.Kills, res.Stats.Bites)
-		fmt.Printf("tick time p50 %v p99 %v | allocations per tick %.1f (systems alone %.1f)\n",
-			res.TickP50.Round(time.Microsecond), res.TickP99.Round(time.Microsecond), res.AllocsPerTick, res.SystemAllocsPerTick)
-		fmt.Printf("checksum %016x\n", res.Checksum)
+			res.Stats.Spawned, res.Stats.Died, res.Stats.Kills, res.Stats.Bites,
+			res.TickP50.Round(time.Microsecond), res.TickP99.Round(time.Microsecond), res.AllocsPerTick, res.SystemAllocsPerTick,
+			res.Checksum); err != nil {
+			pprof.StopCPUProfile()
+			fmt.Fprintln(os.Stderr, "game:", err)
+			os.Exit(1)
+		}
 	}
 }
 

@@ -41,6 +41,12 @@ type Config struct {
 	Terminal bool
 	// Cols and Rows size the drawing (default 78×22).
 	Cols, Rows int
+	// ScreenCols and ScreenRows are the terminal's size, if known (0:
+	// unknown). A terminal drawing is then shrunk to fit the screen with
+	// the final summary below it, so that no line wraps and the join line
+	// at the top never scrolls away; a screen too small for it gets the
+	// text summaries instead (Terminal is ignored).
+	ScreenCols, ScreenRows int
 	// OnListen, if set, is told the players' address once it is bound.
 	OnListen func(netip.AddrPort)
 	// OnAcceptError, if set, is told of each failed accept of a player
@@ -88,6 +94,13 @@ func (c *Config) defaults() error {
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:0"
 	}
+	if c.Terminal && c.ScreenCols > 0 && c.ScreenRows > 0 {
+		if cols, rows, ok := fit(c.Cols, c.Rows, c.ScreenCols, c.ScreenRows); ok {
+			c.Cols, c.Rows = cols, rows
+		} else {
+			c.Terminal = false
+		}
+	}
 	switch {
 	case c.Headless && c.Ticks == 0:
 		return errors.New("game: a headless run needs a tick count")
@@ -102,7 +115,10 @@ func (c *Config) defaults() error {
 // headlessStart is when a headless game's simulated clock starts.
 var headlessStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// Run plays a game as cfg says and returns its result.
+// Run plays a game as cfg says and returns its result. If writing to
+// cfg.Out fails, the game plays on without a display, and Run returns
+// its result with the write error: the caller can still show the
+// summary (Result.Summary) elsewhere.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
@@ -143,10 +159,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	var d *display
 	if !cfg.Headless {
 		d = newDisplay(cfg.Out, cfg.Terminal, cfg.Cols, cfg.Rows)
-		defer d.close()
+		// Only for a panic, so that the terminal still gets its cursor
+		// back: every other way out closes the display below and reports
+		// its error (closing again does nothing).
+		defer func() { _ = d.close() }()
 	}
 	allocsBefore := m.allocs()
 	if err := asyncrt.Run(rt, func(t *asyncrt.Task) error { return play(t, s, &cfg, res, d, m) }); err != nil {
+		if d != nil {
+			if werr := d.close(); werr != nil {
+				err = errors.Join(err, fmt.Errorf("writing the display: %w", werr))
+			}
+		}
 		return nil, err
 	}
 	allocs := m.allocs() - allocsBefore
@@ -160,7 +184,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.TickP50 = time.Duration(m.hist.ValueAtQuantile(50))
 	res.TickP99 = time.Duration(m.hist.ValueAtQuantile(99))
 	if d != nil {
-		d.final(s, res.Players, m)
+		d.final(s, res, m)
+		if err := d.close(); err != nil {
+			res.Wall = time.Since(began)
+			return res, fmt.Errorf("writing the display: %w", err)
+		}
 	}
 	res.Wall = time.Since(began)
 	return res, nil
