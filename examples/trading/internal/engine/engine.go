@@ -49,8 +49,10 @@ type Config struct {
 	OrderAddr, SnapshotAddr string
 	// Username and Password log in to both.
 	Username, Password string
-	// Heartbeat is the order session's heartbeat interval (default 1 s);
-	// an exchange silent for three of them is taken for gone.
+	// Heartbeat is how long the order session may stay quiet: a Client
+	// Heartbeat leaves once nothing was sent for that long (default 1 s,
+	// SoupBinTCP's cadence); an exchange silent for three of them is taken
+	// for gone.
 	Heartbeat time.Duration
 	// Record, if set, is a file to record the feed to, for backtests.
 	Record string
@@ -105,7 +107,7 @@ func New(w *world.World, cfg Config) (*Engine, error) {
 		cfg.Risk = DefaultRiskLimits
 	}
 	if cfg.Heartbeat == 0 {
-		cfg.Heartbeat = time.Second
+		cfg.Heartbeat = soupbin.HeartbeatInterval
 	}
 	if cfg.ReportEvery == 0 {
 		cfg.ReportEvery = time.Second
@@ -229,7 +231,6 @@ func (e *Engine) Run(t *asyncrt.Task, stop *asyncrt.CancellationToken) (*Report,
 	tasks.SpawnFunc(t, func(t *asyncrt.Task) { e.fetchSnapshots(t, snapRx) }, asyncrt.Named("snapshots"))
 	tasks.SpawnFunc(t, e.holdSession)
 	tasks.SpawnFunc(t, func(t *asyncrt.Task) { e.write(t, wakeRx) }, asyncrt.Named("order writer"))
-	tasks.SpawnFunc(t, e.heartbeats)
 	if e.cfg.Report != nil {
 		tasks.SpawnFunc(t, e.reportLoop)
 	}
@@ -387,6 +388,7 @@ func (e *Engine) session(t *asyncrt.Task, bo *asyncrt.Backoff) error {
 	if _, err := conn.Write(login); err != nil {
 		return err
 	}
+	loggedIn := t.Now()
 	r := soupbin.NewReader(conn, 64<<10)
 	idle := 3 * e.cfg.Heartbeat
 	_ = conn.SetReadDeadline(t.Now().Add(idle))
@@ -407,8 +409,12 @@ func (e *Engine) session(t *asyncrt.Task, bo *asyncrt.Backoff) error {
 		return err
 	}
 	bo.Reset()
-	e.gw.connected(tcpTransport{conn}, acc.Seq)
+	e.gw.connected(tcpTransport{conn}, acc.Seq, loggedIn)
 	defer e.gw.disconnected()
+	// Heartbeats belong to the connection: they start with the login and
+	// stop with it.
+	beats := asyncrt.SpawnFunc(t, func(t *asyncrt.Task) { e.gw.beat(t, e.cfg.Heartbeat) }, asyncrt.Named("heartbeats"))
+	defer beats.Abort()
 	for {
 		_ = conn.SetReadDeadline(t.Now().Add(idle))
 		typ, payload, err := r.Next()
@@ -438,18 +444,6 @@ func (e *Engine) write(t *asyncrt.Task, wake *asyncrt.Receiver[struct{}]) {
 		if _, err := wake.Recv(t); err != nil {
 			return
 		}
-		e.gw.Flush(t)
-	}
-}
-
-func (e *Engine) heartbeats(t *asyncrt.Task) {
-	iv, err := t.Interval(e.cfg.Heartbeat / 2)
-	if err != nil {
-		panic(err)
-	}
-	for {
-		now := iv.Tick(t)
-		e.gw.heartbeat(now, e.cfg.Heartbeat)
 		e.gw.Flush(t)
 	}
 }
@@ -490,7 +484,7 @@ func (e *Engine) Backtest(t *asyncrt.Task, rec *recording.Recording, stop *async
 		return nil, err
 	}
 	e.gw.wake = wake
-	e.gw.connected(venue, 1)
+	e.gw.connected(venue, 1, t.Now())
 
 	tasks := asyncrt.NewJoinSet[struct{}]() // results unused: Shutdown ends them
 	tasks.SpawnFunc(t, func(t *asyncrt.Task) {

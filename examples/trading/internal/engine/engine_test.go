@@ -217,8 +217,8 @@ func TestReportMarksWithoutMid(t *testing.T) {
 		*in.pos = Position{Qty: -10, Cash: 10 * p100_01, Fills: 1, Volume: 10}
 		in.book.LastTrade = p100_00
 		e.market.addOrder(2, stockOf(2), 2, 'B', 100, p99_99) // no fills: not reported
-		e.gw.connected(&fakeTransport{}, 1)
-		e.gw.connected(&fakeTransport{}, 1)
+		e.gw.connected(&fakeTransport{}, 1, task.Now())
+		e.gw.connected(&fakeTransport{}, 1, task.Now())
 		r := e.report(task)
 		require.Len(t, r.Positions, 1)
 		p := r.Positions[0]

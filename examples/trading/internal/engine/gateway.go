@@ -170,9 +170,12 @@ func (g *Gateway) done(o *order) {
 }
 
 // connected starts a new connection over tr; nextSeq is the next sequenced
-// message the exchange will send on it.
-func (g *Gateway) connected(tr transport, nextSeq uint64) {
+// message the exchange will send on it, and loggedIn when the Login Request
+// was written: the last packet sent, from which the first heartbeat's
+// quiet interval runs.
+func (g *Gateway) connected(tr transport, nextSeq uint64, loggedIn time.Time) {
 	g.tr = tr
+	g.lastSent = loggedIn
 	g.ready = true
 	g.epoch++
 	g.swept = g.epoch == 1
@@ -230,10 +233,37 @@ func (g *Gateway) Flush(t *asyncrt.Task) {
 	}
 }
 
-// heartbeat queues a client heartbeat if nothing was sent for d.
+// heartbeat queues a client heartbeat if nothing was sent for d and
+// nothing waits to be.
 func (g *Gateway) heartbeat(now time.Time, d time.Duration) {
 	if g.ready && now.Sub(g.lastSent) >= d && len(g.out) == 0 {
 		g.queue(soupbin.TypeClientHeartbeat, nil, 0)
+	}
+}
+
+// beat keeps one connection alive, as SoupBinTCP asks of a client: a
+// Client Heartbeat whenever nothing was written for d. It sleeps until d
+// after the last write; a write meanwhile moves that deadline and beat
+// sleeps on to the new one, so the heartbeat leaves d after the last
+// packet, never later. (Polling on an interval instead lets the gap grow to
+// d plus the period.) It runs until aborted, which the connection's task
+// does when the connection ends.
+func (g *Gateway) beat(t *asyncrt.Task, d time.Duration) {
+	for {
+		due := g.lastSent.Add(d)
+		if t.Now().Before(due) {
+			t.SleepUntil(due)
+			continue
+		}
+		g.heartbeat(t.Now(), d)
+		g.Flush(t)
+		if g.lastSent.Before(due) {
+			// Nothing was written: another task's write is under way (it
+			// takes the heartbeat along, and moves lastSent when done), or
+			// the connection is gone. Look again an interval later; by then
+			// the deadline runs from that write.
+			t.Sleep(d)
+		}
 	}
 }
 

@@ -197,7 +197,7 @@ func TestGatewayReplaceOfFilledOrderRejected(t *testing.T) {
 	require.NoError(t, err)
 	fx.answer(executed(old, 100, p100_01, 1)) // filled before the replace arrived
 	assert.Nil(t, fx.g.orders[old])
-	fx.answer(rejected(tok, ouch.RejectUnknownToken))
+	fx.answer(rejected(tok, ouch.RejectOther)) // OUCH 4.2 would ignore it; the exchange says so
 	assert.Equal(t, QuoteSide{}, fx.in.quote.Ask)
 	assert.Equal(t, 0, fx.g.OpenOrders())
 	fx.checkOpen(t)
@@ -400,7 +400,7 @@ func TestGatewayNotConnected(t *testing.T) {
 // reconnect drops the connection and makes a new one.
 func (fx *gwFixture) reconnect() {
 	fx.g.disconnected()
-	fx.g.connected(fx.tr, fx.g.nextSeq)
+	fx.g.connected(fx.tr, fx.g.nextSeq, fx.now)
 }
 
 func TestGatewaySweepLostNew(t *testing.T) {
@@ -620,6 +620,63 @@ func TestGatewayHeartbeatAndLogout(t *testing.T) {
 	assert.Equal(t, soupbin.TypeLogoutRequest, rs[0].typ)
 }
 
+// A Client Heartbeat leaves one interval after the last packet written,
+// whenever that was: every write restarts the interval, the login included.
+// The heartbeat task used to poll every half interval and send once a
+// second had passed, so a heartbeat could leave up to one and a half
+// intervals after the last packet; SoupBinTCP asks for one.
+func TestGatewayBeatsOneIntervalAfterTheLastWrite(t *testing.T) {
+	rt := newRuntime(t)
+	fx := newGwFixture(t, wideLimits) // logged in at simStart
+	on(t, rt, func(task *asyncrt.Task) {
+		beats := asyncrt.SpawnFunc(task, func(t *asyncrt.Task) { fx.g.beat(t, time.Second) })
+		task.SleepUntil(simStart.Add(2300 * time.Millisecond))
+		fx.enter(t, 'B', p99_99, 100)
+		fx.g.Flush(task)
+		task.SleepUntil(simStart.Add(4500 * time.Millisecond))
+		beats.Abort()
+	})
+	type sent struct {
+		at  time.Duration
+		typ byte
+	}
+	var got []sent
+	for _, w := range fx.tr.writes {
+		for _, r := range decodeRequests(t, w.data) {
+			got = append(got, sent{w.at.Sub(simStart), r.typ})
+		}
+	}
+	ms := time.Millisecond
+	hb := soupbin.TypeClientHeartbeat
+	assert.Equal(t, []sent{
+		{1000 * ms, hb}, {2000 * ms, hb}, {2300 * ms, ouch.TypeEnterOrder}, {3300 * ms, hb}, {4300 * ms, hb},
+	}, got)
+}
+
+// While another task's write is under way, beat sends nothing more and
+// does not spin: it waits, and the next heartbeat runs from that write.
+func TestGatewayBeatWaitsForAWriteUnderWay(t *testing.T) {
+	rt := newRuntime(t)
+	fx := newGwFixture(t, wideLimits)
+	on(t, rt, func(task *asyncrt.Task) {
+		fx.g.flushing = true // as if a write had been suspended since the login
+		beats := asyncrt.SpawnFunc(task, func(t *asyncrt.Task) { fx.g.beat(t, time.Second) })
+		task.SleepUntil(simStart.Add(1500 * time.Millisecond))
+		assert.Empty(t, fx.tr.writes)
+		assert.Len(t, fx.requests(t), 1, "one heartbeat queued, for the write under way to take along")
+		// That write completes at 1.5 s.
+		fx.g.flushing = false
+		fx.g.lastSent = task.Now()
+		task.SleepUntil(simStart.Add(2600 * time.Millisecond))
+		beats.Abort()
+	})
+	require.Len(t, fx.tr.writes, 1)
+	assert.Equal(t, 2500*time.Millisecond, fx.tr.writes[0].at.Sub(simStart))
+	rs := decodeRequests(t, fx.tr.writes[0].data)
+	require.Len(t, rs, 1)
+	assert.Equal(t, soupbin.TypeClientHeartbeat, rs[0].typ)
+}
+
 func TestGatewayQueueWakesWriter(t *testing.T) {
 	rt := newRuntime(t)
 	fx := newGwFixture(t, wideLimits)
@@ -637,7 +694,7 @@ func TestGatewayConnectedResets(t *testing.T) {
 	fx := newGwFixture(t, wideLimits)
 	fx.enter(t, 'B', p99_99, 1)
 	other := &fakeTransport{}
-	fx.g.connected(other, 42)
+	fx.g.connected(other, 42, fx.now)
 	assert.Empty(t, fx.g.out, "requests of the old connection are dropped")
 	assert.Equal(t, uint64(42), fx.g.nextSeq)
 	assert.Equal(t, uint32(2), fx.g.epoch)

@@ -192,19 +192,28 @@ func on(t testing.TB, rt *asyncrt.Runtime, fn func(task *asyncrt.Task)) {
 	require.NoError(t, asyncrt.Run(rt, func(task *asyncrt.Task) error { fn(task); return nil }))
 }
 
-// fakeTransport captures what the gateway writes.
+// fakeTransport captures what the gateway writes, and when.
 type fakeTransport struct {
 	buf   []byte
 	calls int
 	err   error
+	// writes holds each successful send's bytes, at the time of the task
+	// that sent them.
+	writes []write
 }
 
-func (f *fakeTransport) send(_ *asyncrt.Task, b []byte) error {
+type write struct {
+	at   time.Time
+	data []byte
+}
+
+func (f *fakeTransport) send(t *asyncrt.Task, b []byte) error {
 	f.calls++
 	if f.err != nil {
 		return f.err
 	}
 	f.buf = append(f.buf, b...)
+	f.writes = append(f.writes, write{at: t.Now(), data: append([]byte(nil), b...)})
 	return nil
 }
 
@@ -275,7 +284,7 @@ func newGwFixture(t testing.TB, limits RiskLimits) *gwFixture {
 	fx.mk.addOrder(1, stockOf(1), 900_002, 'S', 500, p100_01)
 	fx.mk.touched = fx.mk.touched[:0]
 	fx.in = fx.mk.instrument(1)
-	fx.g.connected(fx.tr, 1)
+	fx.g.connected(fx.tr, 1, fx.now)
 	return fx
 }
 

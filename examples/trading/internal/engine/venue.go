@@ -18,6 +18,17 @@ const (
 // from the recorded ones.
 const engineRefBase = 1 << 62
 
+// venueOrder is one of the engine's orders on the venue: its token and the
+// attributes a Replaced message repeats from it.
+type venueOrder struct {
+	token     ouch.Token
+	side      byte
+	stock     ouch.Stock
+	firm      ouch.Firm
+	capacity  byte
+	crossType byte
+}
+
 // VenueStats counts what the backtest venue did.
 type VenueStats struct {
 	// Orders, Replaces and Cancels count the engine's requests; Rejects
@@ -50,7 +61,7 @@ type Venue struct {
 	books   map[uint16]*book.Book
 	symbols map[ouch.Stock]uint16
 	tokens  map[ouch.Token]book.OrderID // the engine's resting orders
-	owners  map[book.OrderID]ouch.Token
+	owners  map[book.OrderID]venueOrder
 	forgot  map[uint64]struct{} // the recording's own orders: not market
 	nextRef uint64
 	match   uint64
@@ -78,7 +89,7 @@ func newVenue(rt *asyncrt.Runtime, gw *Gateway) (*Venue, error) {
 		books:   make(map[uint16]*book.Book),
 		symbols: make(map[ouch.Stock]uint16),
 		tokens:  make(map[ouch.Token]book.OrderID),
-		owners:  make(map[book.OrderID]ouch.Token),
+		owners:  make(map[book.OrderID]venueOrder),
 		forgot:  make(map[uint64]struct{}),
 		nextRef: engineRefBase,
 		msg:     make([]byte, 0, 128),
@@ -221,10 +232,11 @@ func (v *Venue) report(fills []book.Fill) {
 }
 
 func (v *Venue) execution(id book.OrderID, f book.Fill, liquidity byte, done bool) {
-	tok, ok := v.owners[id]
+	o, ok := v.owners[id]
 	if !ok {
 		return
 	}
+	tok := o.token
 	v.match++
 	v.stats.Fills++
 	v.reply(ouch.Executed{
@@ -333,7 +345,7 @@ func (v *Venue) enter(m *ouch.EnterOrder) {
 		return
 	}
 	if _, dup := v.tokens[m.Token]; dup {
-		v.reject(m.Token, ouch.RejectDuplicateToken)
+		v.reject(m.Token, ouch.RejectOther) // as the exchange answers it
 		return
 	}
 	v.nextRef++
@@ -343,9 +355,12 @@ func (v *Venue) enter(m *ouch.EnterOrder) {
 		Price: m.Price, TimeInForce: m.TimeInForce, Firm: m.Firm, Display: m.Display,
 		OrderRef: uint64(id), Capacity: m.Capacity, IntermarketSweep: m.IntermarketSweep,
 		MinimumQuantity: m.MinimumQuantity, CrossType: m.CrossType, OrderState: ouch.OrderStateLive,
+		BBOWeight: ouch.BBOWeightUnspecified,
 	}.AppendTo(v.msg[:0]))
 	v.tokens[m.Token] = id
-	v.owners[id] = m.Token
+	v.owners[id] = venueOrder{
+		token: m.Token, side: m.Side, stock: m.Stock, firm: m.Firm, capacity: m.Capacity, crossType: m.CrossType,
+	}
 	fills, rested, err := v.book(locate).Submit(book.Order{ID: id, Side: bookSideOf(m.Side), Price: int64(m.Price), Qty: int64(m.Shares), Owner: ownerEngine}, false, v.fills[:0])
 	if err != nil {
 		panic("engine: venue refused a checked order: " + err.Error())
@@ -360,8 +375,8 @@ func (v *Venue) enter(m *ouch.EnterOrder) {
 
 func (v *Venue) replace(m *ouch.ReplaceOrder) {
 	id, ok := v.tokens[m.Existing]
-	if !ok {
-		v.reject(m.Replacement, ouch.RejectUnknownToken)
+	if !ok { // as the exchange answers it
+		v.reject(m.Replacement, ouch.RejectOther)
 		return
 	}
 	if _, dup := v.tokens[m.Replacement]; dup || m.Shares == 0 || m.Price == 0 {
@@ -369,32 +384,33 @@ func (v *Venue) replace(m *ouch.ReplaceOrder) {
 		return
 	}
 	var b *book.Book
-	var old book.Order
 	for _, bk := range v.books {
-		if o, ok := bk.Get(id); ok {
-			b, old = bk, o
+		if _, ok := bk.Get(id); ok {
+			b = bk
 			break
 		}
 	}
 	if b == nil {
-		v.reject(m.Replacement, ouch.RejectUnknownToken)
+		v.reject(m.Replacement, ouch.RejectOther)
 		return
 	}
 	v.nextRef++
 	nid := book.OrderID(v.nextRef)
+	old := v.owners[id]
 	delete(v.tokens, m.Existing)
 	delete(v.owners, id)
 	v.tokens[m.Replacement] = nid
-	v.owners[nid] = m.Replacement
-	side := byte('S')
-	if old.Side == book.Buy {
-		side = 'B'
+	v.owners[nid] = venueOrder{
+		token: m.Replacement, side: old.side, stock: old.stock, firm: old.firm, capacity: old.capacity, crossType: old.crossType,
 	}
+	// As on the exchange, the replacement keeps what Replace Order cannot
+	// change.
 	v.reply(ouch.Replaced{
-		Timestamp: v.ts, Token: m.Replacement, Side: side, Shares: m.Shares, Price: m.Price,
-		TimeInForce: m.TimeInForce, Display: m.Display, OrderRef: uint64(nid),
-		IntermarketSweep: m.IntermarketSweep, MinimumQuantity: m.MinimumQuantity,
-		OrderState: ouch.OrderStateLive, Previous: m.Existing,
+		Timestamp: v.ts, Token: m.Replacement, Side: old.side, Shares: m.Shares, Stock: old.stock,
+		Price: m.Price, TimeInForce: m.TimeInForce, Firm: old.firm, Display: m.Display,
+		OrderRef: uint64(nid), Capacity: old.capacity, IntermarketSweep: m.IntermarketSweep,
+		MinimumQuantity: m.MinimumQuantity, CrossType: old.crossType, OrderState: ouch.OrderStateLive,
+		Previous: m.Existing, BBOWeight: ouch.BBOWeightUnspecified,
 	}.AppendTo(v.msg[:0]))
 	fills, rested, err := b.Replace(id, nid, int64(m.Price), int64(m.Shares), v.fills[:0])
 	if err != nil {

@@ -29,7 +29,7 @@ func newVenueFixture(t *testing.T) *venueFixture {
 	v, err := newVenue(fx.rt, fx.g)
 	require.NoError(t, err)
 	fx.v = v
-	fx.g.connected(v, 1)
+	fx.g.connected(v, 1, simStart)
 	return fx
 }
 
@@ -94,10 +94,18 @@ func (fx *venueFixture) answers(t *testing.T) []answer {
 			require.NoError(t, m.Decode(payload))
 			a.token, a.qty, a.price, a.ref = tok(m.Token), int64(m.Shares), int64(m.Price), m.OrderRef
 			require.Equal(t, ouch.OrderStateLive, m.OrderState)
+			require.Equal(t, ouch.BBOWeightUnspecified, m.BBOWeight, "a BBO Weight Indicator OUCH 4.2 allows")
 		case ouch.TypeReplaced:
 			var m ouch.Replaced
 			require.NoError(t, m.Decode(payload))
 			a.token, a.qty, a.price, a.ref, a.previous = tok(m.Token), int64(m.Shares), int64(m.Price), m.OrderRef, tok(m.Previous)
+			// What Replace Order does not carry comes from the replaced
+			// order, as the gateway entered it (it used to be left zero).
+			require.Equal(t, ouch.Stock(stockOf(1)), m.Stock)
+			require.Equal(t, ouch.Firm(firm), m.Firm)
+			require.Equal(t, ouch.CapacityPrincipal, m.Capacity)
+			require.Equal(t, ouch.CrossNone, m.CrossType)
+			require.Equal(t, ouch.BBOWeightUnspecified, m.BBOWeight)
 		case ouch.TypeExecuted:
 			var m ouch.Executed
 			require.NoError(t, m.Decode(payload))
@@ -454,7 +462,7 @@ func TestVenueRejects(t *testing.T) {
 		assert.Equal(t, ouch.RejectInvalidShares, as[0].reason)
 		assert.Equal(t, ouch.RejectInvalidPrice, as[1].reason)
 		assert.Equal(t, ouch.TypeAccepted, as[2].typ)
-		assert.Equal(t, answer{typ: ouch.TypeRejected, token: 902, reason: ouch.RejectDuplicateToken}, as[3])
+		assert.Equal(t, answer{typ: ouch.TypeRejected, token: 902, reason: ouch.RejectOther}, as[3])
 		fx.v.replies = nil
 
 		replace := func(existing, replacement uint64, shares, price uint32) {
@@ -466,7 +474,7 @@ func TestVenueRejects(t *testing.T) {
 		replace(902, 905, 10, 0)
 		as = fx.answers(t)
 		require.Len(t, as, 4)
-		assert.Equal(t, answer{typ: ouch.TypeRejected, token: 903, reason: ouch.RejectUnknownToken}, as[0])
+		assert.Equal(t, answer{typ: ouch.TypeRejected, token: 903, reason: ouch.RejectOther}, as[0])
 		assert.Equal(t, answer{typ: ouch.TypeRejected, token: 902, reason: ouch.RejectOther}, as[1])
 		assert.Equal(t, answer{typ: ouch.TypeRejected, token: 904, reason: ouch.RejectOther}, as[2])
 		assert.Equal(t, answer{typ: ouch.TypeRejected, token: 905, reason: ouch.RejectOther}, as[3])

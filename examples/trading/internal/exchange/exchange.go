@@ -4,7 +4,11 @@
 //
 //   - order entry: OUCH 4.2 messages framed by SoupBinTCP 3.0 (login,
 //     heartbeats both ways, sequenced replies replayed on re-login, logout),
-//     with cancel-on-disconnect;
+//     with cancel-on-disconnect. Every field of every message holds a value
+//     OUCH 4.2 allows; one behaviour is this project's own: requests OUCH
+//     4.2 silently ignores (a token used before, a replace of an order no
+//     longer live) are answered with Rejected, reason 'O' (Other), so a
+//     client learns the outcome of every request;
 //   - market data: ITCH 5.0 messages packed into MoldUDP64 packets, sent by
 //     unicast UDP to one loopback address;
 //   - recovery: a GLIMPSE-style snapshot over SoupBinTCP (an Add Order per
@@ -35,6 +39,7 @@ import (
 	"github.com/orrery-go/orrery/examples/trading/internal/itch"
 	"github.com/orrery-go/orrery/examples/trading/internal/moldudp64"
 	"github.com/orrery-go/orrery/examples/trading/internal/ouch"
+	"github.com/orrery-go/orrery/examples/trading/internal/soupbin"
 )
 
 // Tick is the price increment of every instrument: one cent, in ITCH and
@@ -44,8 +49,9 @@ const Tick = 100
 // MaxInstruments bounds Config.Instruments.
 const MaxInstruments = 9999
 
-// MaxOrderShares is the largest order the exchange accepts.
-const MaxOrderShares = 1_000_000
+// MaxOrderShares is the largest order the exchange accepts: OUCH 4.2 wants
+// fewer than 1,000,000 shares, and refuses more with reject reason 'Z'.
+const MaxOrderShares = 999_999
 
 // Config describes an exchange.
 type Config struct {
@@ -73,9 +79,10 @@ type Config struct {
 	Session string
 	// Users maps order-entry usernames to passwords.
 	Users map[string]string
-	// Heartbeat is how often the exchange sends a heartbeat on an idle
-	// connection or feed (default 1 s). A client silent for three
-	// heartbeats is disconnected.
+	// Heartbeat is how long an order connection or the feed may stay
+	// quiet: a heartbeat leaves once nothing was sent for that long
+	// (default 1 s, the cadence of SoupBinTCP and MoldUDP64). A client
+	// silent for three heartbeats is disconnected.
 	Heartbeat time.Duration
 	// MaxPacket is the largest feed packet in bytes (default 1400).
 	MaxPacket int
@@ -102,7 +109,7 @@ func (c *Config) validate() error {
 		return fmt.Errorf("exchange: Session: %w", err)
 	}
 	if c.Heartbeat == 0 {
-		c.Heartbeat = time.Second
+		c.Heartbeat = soupbin.HeartbeatInterval // MoldUDP64 feeds beat once a second too
 	}
 	if c.MaxPacket == 0 {
 		c.MaxPacket = 1400
@@ -162,6 +169,7 @@ type owned struct {
 	u     *user
 	token ouch.Token
 	inst  *instrument
+	attrs
 }
 
 // Exchange is a simulated exchange. Its methods must be called from the
@@ -299,6 +307,8 @@ func (x *Exchange) Serve(t *asyncrt.Task, stop *asyncrt.CancellationToken) error
 	if !x.started {
 		return errors.New("exchange: Serve called before Start")
 	}
+	// The feed's quiet interval starts with the session.
+	x.feed.lastSend = t.Now()
 	tasks := asyncrt.NewJoinSet[struct{}]() // results unused: Shutdown ends them
 	tasks.SpawnFunc(t, func(t *asyncrt.Task) { x.acceptOrders(t, tasks) }, asyncrt.Named("order accept"))
 	tasks.SpawnFunc(t, func(t *asyncrt.Task) { x.acceptSnapshots(t, tasks) }, asyncrt.Named("snapshot accept"))

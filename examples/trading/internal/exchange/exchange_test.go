@@ -235,11 +235,12 @@ func TestOrdersMatchAndTheFeedTellsIt(t *testing.T) {
 	assert.Equal(t, ouch.TokenFromUint(1), rep.Previous)
 	assert.Equal(t, uint32(80), rep.Shares)
 
-	// Refusals come with a reason.
+	// Refusals come with a reason of OUCH 4.2: a token used before gets
+	// 'O' (Other), where OUCH would ignore the order.
 	alice.send(enter(2, 'B', 100, 200000, sym))
 	var rej ouch.Rejected
 	require.NoError(t, rej.Decode(alice.next()))
-	assert.Equal(t, byte(ouch.RejectDuplicateToken), rej.Reason)
+	assert.Equal(t, byte(ouch.RejectOther), rej.Reason)
 	alice.send(enter(3, 'B', 100, 200050, sym))
 	require.NoError(t, rej.Decode(alice.next()))
 	assert.Equal(t, byte(ouch.RejectInvalidPrice), rej.Reason, "off the cent grid")
@@ -266,6 +267,102 @@ func TestOrdersMatchAndTheFeedTellsIt(t *testing.T) {
 	s := r.x.Stats()
 	assert.Equal(t, uint64(4), s.Rejects)
 	assert.Equal(t, uint64(1), s.Executions)
+}
+
+// The Accepted and Replaced messages carry every field of OUCH 4.2 with a
+// value it allows: the order's own attributes as entered, and a blank BBO
+// Weight Indicator. Replaced used to carry a firm of NUL bytes and 0x00 in
+// Capacity, Cross Type and BBO Weight Indicator, and Accepted 0x00 in the
+// BBO Weight Indicator.
+func TestAcceptedAndReplacedCarryEveryField(t *testing.T) {
+	r := start(t, nil)
+	sym := stock(t, "SYM0001")
+	c := dial(t, r.x.OrderAddr())
+	c.login("ALICE", "pw", 0)
+	c.send(ouch.EnterOrder{
+		Token: ouch.TokenFromUint(1), Side: ouch.SideSellShort, Shares: 300, Stock: sym, Price: 250000,
+		TimeInForce: ouch.TIFSystemHours, Firm: [4]byte{'G', 'S', 'C', 'O'}, Display: ouch.DisplayAttributable,
+		Capacity: ouch.CapacityRiskless, IntermarketSweep: ouch.IntermarketSweepNotEligible, MinimumQuantity: 100,
+		CrossType: ouch.CrossNone, CustomerType: ouch.CustomerNotRetail,
+	}.AppendTo(nil))
+	var acc ouch.Accepted
+	require.NoError(t, acc.Decode(c.next()))
+	assert.Equal(t, ouch.Accepted{
+		Timestamp: acc.Timestamp, Token: ouch.TokenFromUint(1), Side: ouch.SideSellShort, Shares: 300,
+		Stock: sym, Price: 250000, TimeInForce: ouch.TIFSystemHours, Firm: [4]byte{'G', 'S', 'C', 'O'},
+		Display: ouch.DisplayAttributable, OrderRef: acc.OrderRef, Capacity: ouch.CapacityRiskless,
+		IntermarketSweep: ouch.IntermarketSweepNotEligible, MinimumQuantity: 100, CrossType: ouch.CrossNone,
+		OrderState: ouch.OrderStateLive, BBOWeight: ouch.BBOWeightUnspecified,
+	}, acc)
+
+	c.send(ouch.ReplaceOrder{
+		Existing: ouch.TokenFromUint(1), Replacement: ouch.TokenFromUint(2), Shares: 200, Price: 250100,
+		TimeInForce: ouch.TIFMarketHours, Display: ouch.DisplayVisible, IntermarketSweep: ouch.IntermarketSweepNotEligible,
+	}.AppendTo(nil))
+	var rep ouch.Replaced
+	require.NoError(t, rep.Decode(c.next()))
+	assert.Equal(t, ouch.Replaced{
+		Timestamp: rep.Timestamp, Token: ouch.TokenFromUint(2), Side: ouch.SideSellShort, Shares: 200,
+		Stock: sym, Price: 250100, TimeInForce: ouch.TIFMarketHours, Firm: [4]byte{'G', 'S', 'C', 'O'},
+		Display: ouch.DisplayVisible, OrderRef: rep.OrderRef, Capacity: ouch.CapacityRiskless,
+		IntermarketSweep: ouch.IntermarketSweepNotEligible, CrossType: ouch.CrossNone,
+		OrderState: ouch.OrderStateLive, Previous: ouch.TokenFromUint(1), BBOWeight: ouch.BBOWeightUnspecified,
+	}, rep, "the replacement keeps the side, firm, capacity and cross type it was entered with")
+	assert.Greater(t, rep.OrderRef, acc.OrderRef)
+}
+
+// Every refusal carries a reason of the OUCH 4.2 table. 'D' is an invalid
+// Display there (this exchange used it for a duplicate token), and a
+// replace of an order that is no longer live gets 'O' (it used to get 'U',
+// which OUCH 4.2 does not define).
+func TestRejectReasonsAreOUCH42s(t *testing.T) {
+	r := start(t, nil)
+	sym := stock(t, "SYM0001")
+	c := dial(t, r.x.OrderAddr())
+	c.login("ALICE", "pw", 0)
+	reject := func(msg []byte) byte {
+		t.Helper()
+		c.send(msg)
+		var rej ouch.Rejected
+		require.NoError(t, rej.Decode(c.next()))
+		return rej.Reason
+	}
+	with := func(tok uint64, mutate func(*ouch.EnterOrder)) []byte {
+		var m ouch.EnterOrder
+		require.NoError(t, m.Decode(enter(tok, 'B', 100, 200000, sym)))
+		mutate(&m)
+		return m.AppendTo(nil)
+	}
+	assert.Equal(t, ouch.RejectInvalidDisplay, reject(with(1, func(m *ouch.EnterOrder) { m.Display = 'Z' })))
+	assert.Equal(t, ouch.RejectInvalidMinimumQty, reject(with(2, func(m *ouch.EnterOrder) { m.MinimumQuantity = 101 })))
+	assert.Equal(t, ouch.RejectInvalidShares, reject(with(3, func(m *ouch.EnterOrder) { m.Shares = exchange.MaxOrderShares + 1 })))
+	for tok, mutate := range map[uint64]func(*ouch.EnterOrder){
+		4: func(m *ouch.EnterOrder) { m.Capacity = 0 },
+		5: func(m *ouch.EnterOrder) { m.IntermarketSweep = 0 },
+		6: func(m *ouch.EnterOrder) { m.CrossType = 0 },
+		7: func(m *ouch.EnterOrder) { m.CustomerType = 0 },
+		8: func(m *ouch.EnterOrder) { m.Firm = ouch.Firm{} },
+		9: func(m *ouch.EnterOrder) { m.TimeInForce = 86_401 },
+	} {
+		assert.Equal(t, ouch.RejectOther, reject(with(tok, mutate)), "order %d", tok)
+	}
+	// A replace of an order that never was live.
+	assert.Equal(t, ouch.RejectOther, reject(ouch.ReplaceOrder{
+		Existing: ouch.TokenFromUint(99), Replacement: ouch.TokenFromUint(100), Shares: 100, Price: 200000,
+		TimeInForce: ouch.TIFMarketHours, Display: ouch.DisplayVisible, IntermarketSweep: ouch.IntermarketSweepNotEligible,
+	}.AppendTo(nil)))
+	// A replace with an invalid Display leaves the order as it was.
+	c.send(enter(10, 'B', 100, 200000, sym))
+	var acc ouch.Accepted
+	require.NoError(t, acc.Decode(c.next()))
+	assert.Equal(t, ouch.RejectInvalidDisplay, reject(ouch.ReplaceOrder{
+		Existing: ouch.TokenFromUint(10), Replacement: ouch.TokenFromUint(11), Shares: 100, Price: 200000,
+		TimeInForce: ouch.TIFMarketHours, Display: 'Z', IntermarketSweep: ouch.IntermarketSweepNotEligible,
+	}.AppendTo(nil)))
+	c.send(ouch.CancelOrder{Token: ouch.TokenFromUint(10)}.AppendTo(nil))
+	var can ouch.Canceled
+	require.NoError(t, can.Decode(c.next()))
+	assert.Equal(t, uint32(100), can.Decrement, "the order stayed live")
 }
 
 func TestReloginReplaysAndDisconnectCancels(t *testing.T) {

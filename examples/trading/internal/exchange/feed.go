@@ -65,10 +65,15 @@ func (f *feedPublisher) send(t *asyncrt.Task, pkt []byte) {
 	f.lastSend = t.Now()
 }
 
-// heartbeat tells receivers the next sequence number when the feed has been
-// quiet for a heartbeat interval.
+// heartbeat tells receivers the next sequence number. It first sends the
+// packet being built, if any: a heartbeat follows only if that did not go
+// out (it was dropped, or there was none).
 func (f *feedPublisher) heartbeat(t *asyncrt.Task) {
+	sent := f.x.stats.FeedPackets
 	f.flush(t)
+	if f.x.stats.FeedPackets != sent {
+		return
+	}
 	f.scratch = moldudp64.AppendHeartbeat(f.scratch[:0], f.x.session, f.nextSeq)
 	f.send(t, f.scratch)
 	f.x.stats.FeedHeartbeats++
@@ -80,16 +85,20 @@ func (f *feedPublisher) endOfSession(t *asyncrt.Task) {
 	f.send(t, f.scratch)
 }
 
+// feedHeartbeats sends a MoldUDP64 heartbeat whenever the feed has been
+// quiet for a heartbeat interval. It sleeps until one interval after the
+// last send; a send meanwhile moves that deadline, and the task sleeps on
+// to the new one. So a heartbeat leaves exactly one interval after the last
+// packet: with a polling interval instead (wake every interval, send if the
+// last packet is at least an interval old) the gap between packets could
+// approach two intervals.
 func (x *Exchange) feedHeartbeats(t *asyncrt.Task) {
-	iv, err := t.Interval(x.cfg.Heartbeat)
-	if err != nil {
-		panic(err) // Heartbeat was validated positive
-	}
-	_ = iv.SetMissedTickBehavior(asyncrt.Skip)
 	for {
-		now := iv.Tick(t)
-		if now.Sub(x.feed.lastSend) >= x.cfg.Heartbeat {
-			x.feed.heartbeat(t)
+		due := x.feed.lastSend.Add(x.cfg.Heartbeat)
+		if t.Now().Before(due) {
+			t.SleepUntil(due)
+			continue
 		}
+		x.feed.heartbeat(t) // a send: the next deadline is an interval on
 	}
 }

@@ -54,6 +54,16 @@ func (x *Exchange) handleOrderMessage(t *asyncrt.Task, u *user, msg []byte) {
 	}
 }
 
+// attrs are the attributes of a user's order that a Replace Order message
+// does not carry: the Replaced message repeats them from the order it
+// replaces.
+type attrs struct {
+	side      byte // the Buy/Sell indicator as entered (T and E included)
+	firm      ouch.Firm
+	capacity  byte
+	crossType byte
+}
+
 func (x *Exchange) reject(u *user, token ouch.Token, reason byte) {
 	x.stats.Rejects++
 	u.sequence(ouch.Rejected{Timestamp: x.timestamp(), Token: token, Reason: reason}.AppendTo(x.msg[:0]))
@@ -63,13 +73,92 @@ func (x *Exchange) reject(u *user, token ouch.Token, reason byte) {
 func (x *Exchange) checkOrder(u *user, token ouch.Token, shares, price uint32) byte {
 	switch {
 	case hasToken(u, token):
-		return ouch.RejectDuplicateToken
+		// OUCH 4.2 ignores the order silently; see the package doc.
+		return ouch.RejectOther
 	case shares == 0 || shares > MaxOrderShares:
 		return ouch.RejectInvalidShares
 	case price == 0 || price%Tick != 0:
 		return ouch.RejectInvalidPrice
 	}
 	return 0
+}
+
+// checkEnter returns a reject reason for the attributes of an Enter Order
+// message that OUCH 4.2 does not allow, or 0. The exchange repeats them in
+// Accepted and Replaced: refusing them keeps every message it sends within
+// the specification, whatever a client sends.
+func checkEnter(m *ouch.EnterOrder) byte {
+	switch {
+	case !validDisplay(m.Display):
+		return ouch.RejectInvalidDisplay
+	case m.MinimumQuantity > m.Shares:
+		return ouch.RejectInvalidMinimumQty
+	case !validTIF(m.TimeInForce), !validFirm(m.Firm),
+		m.Capacity != ouch.CapacityAgency && m.Capacity != ouch.CapacityPrincipal &&
+			m.Capacity != ouch.CapacityRiskless && m.Capacity != ouch.CapacityOther,
+		!validISO(m.IntermarketSweep),
+		m.CrossType != ouch.CrossNone && m.CrossType != ouch.CrossOpening &&
+			m.CrossType != ouch.CrossClosing && m.CrossType != ouch.CrossHaltIPO &&
+			m.CrossType != crossSupplemental && m.CrossType != crossRetail,
+		m.CustomerType != ouch.CustomerRetail && m.CustomerType != ouch.CustomerNotRetail &&
+			m.CustomerType != ' ':
+		return ouch.RejectOther
+	}
+	return 0
+}
+
+// checkReplace is checkEnter for the attributes of a Replace Order message.
+func checkReplace(m *ouch.ReplaceOrder) byte {
+	switch {
+	case !validDisplay(m.Display):
+		return ouch.RejectInvalidDisplay
+	case m.MinimumQuantity > m.Shares:
+		return ouch.RejectInvalidMinimumQty
+	case !validTIF(m.TimeInForce), !validISO(m.IntermarketSweep):
+		return ouch.RejectOther
+	}
+	return 0
+}
+
+// Cross Type values of OUCH 4.2 that the ouch package has no constant for.
+const (
+	crossSupplemental byte = 'S'
+	crossRetail       byte = 'R'
+)
+
+// validDisplay reports whether d is a Display value of OUCH 4.2.
+func validDisplay(d byte) bool {
+	switch d {
+	case 'A', 'Y', 'N', 'P', 'R', 'I', 'M', 'W', 'L', 'O', 'T', 'Q':
+		return true
+	}
+	return false
+}
+
+// validTIF reports whether a Time in Force is one OUCH 4.2 allows: one of
+// the special values, or a lifetime in seconds of at most a day.
+func validTIF(tif uint32) bool {
+	return tif <= 86_400 || tif == ouch.TIFMarketHours || tif == ouch.TIFSystemHours
+}
+
+func validISO(b byte) bool {
+	return b == ouch.IntermarketSweepEligible || b == ouch.IntermarketSweepNotEligible
+}
+
+// validFirm reports whether f is an alpha field: printable characters,
+// left-justified and padded with spaces, or all spaces (the port's default
+// firm).
+func validFirm(f ouch.Firm) bool {
+	pad := false
+	for _, c := range f {
+		switch {
+		case c == ' ':
+			pad = true
+		case c < ' ' || c > '~' || pad:
+			return false
+		}
+	}
+	return true
 }
 
 func hasToken(u *user, token ouch.Token) bool {
@@ -97,14 +186,16 @@ func itchSide(s book.Side) byte {
 func (x *Exchange) enterOrder(t *asyncrt.Task, u *user, m *ouch.EnterOrder) {
 	in := x.bySym[m.Stock]
 	side, okSide := bookSide(m.Side)
-	switch reason := x.checkOrder(u, m.Token, m.Shares, m.Price); {
+	reason := x.checkOrder(u, m.Token, m.Shares, m.Price)
+	switch {
 	case in == nil:
-		x.reject(u, m.Token, ouch.RejectInvalidStock)
-		return
-	case !okSide:
-		x.reject(u, m.Token, ouch.RejectInvalidSide)
-		return
-	case reason != 0:
+		reason = ouch.RejectInvalidStock
+	case !okSide: // the decoder already refuses such sides
+		reason = ouch.RejectOther
+	case reason == 0:
+		reason = checkEnter(m)
+	}
+	if reason != 0 {
 		x.reject(u, m.Token, reason)
 		return
 	}
@@ -119,8 +210,12 @@ func (x *Exchange) enterOrder(t *asyncrt.Task, u *user, m *ouch.EnterOrder) {
 		Display: m.Display, OrderRef: uint64(ref), Capacity: m.Capacity,
 		IntermarketSweep: m.IntermarketSweep, MinimumQuantity: m.MinimumQuantity,
 		CrossType: m.CrossType, OrderState: ouch.OrderStateLive,
+		// The exchange does not rate orders against the NBBO.
+		BBOWeight: ouch.BBOWeightUnspecified,
 	}.AppendTo(x.msg[:0]))
-	x.owners[ref] = owned{u: u, token: m.Token, inst: in}
+	x.owners[ref] = owned{u: u, token: m.Token, inst: in, attrs: attrs{
+		side: m.Side, firm: m.Firm, capacity: m.Capacity, crossType: m.CrossType,
+	}}
 	x.submit(t, in, book.Order{ID: ref, Side: side, Price: int64(m.Price), Qty: int64(m.Shares), Owner: u.id}, ioc)
 }
 
@@ -251,10 +346,16 @@ func (x *Exchange) cancelOrder(t *asyncrt.Task, in *instrument, id book.OrderID,
 func (x *Exchange) replaceOrder(t *asyncrt.Task, u *user, m *ouch.ReplaceOrder) {
 	id, ok := u.live[m.Existing]
 	if !ok {
-		x.reject(u, m.Replacement, ouch.RejectUnknownToken)
+		// No live order has the token (it filled, say): OUCH 4.2 ignores
+		// the replace silently; see the package doc.
+		x.reject(u, m.Replacement, ouch.RejectOther)
 		return
 	}
-	if reason := x.checkOrder(u, m.Replacement, m.Shares, m.Price); reason != 0 {
+	reason := x.checkOrder(u, m.Replacement, m.Shares, m.Price)
+	if reason == 0 {
+		reason = checkReplace(m)
+	}
+	if reason != 0 {
 		x.reject(u, m.Replacement, reason)
 		return
 	}
@@ -271,13 +372,17 @@ func (x *Exchange) replaceOrder(t *asyncrt.Task, u *user, m *ouch.ReplaceOrder) 
 	x.fills = fills
 	delete(u.live, m.Existing)
 	delete(x.owners, id)
-	x.owners[ref] = owned{u: u, token: m.Replacement, inst: in}
+	x.owners[ref] = owned{u: u, token: m.Replacement, inst: in, attrs: ow.attrs}
 	side := itchSide(old.Side)
+	// The replacement keeps what Replace Order cannot change: the side as
+	// entered, the firm, the capacity and the cross type.
 	u.sequence(ouch.Replaced{
-		Timestamp: x.timestamp(), Token: m.Replacement, Side: side, Shares: m.Shares,
-		Stock: in.ostock, Price: m.Price, TimeInForce: m.TimeInForce, Display: m.Display,
-		OrderRef: uint64(ref), IntermarketSweep: m.IntermarketSweep,
-		MinimumQuantity: m.MinimumQuantity, OrderState: ouch.OrderStateLive, Previous: m.Existing,
+		Timestamp: x.timestamp(), Token: m.Replacement, Side: ow.side, Shares: m.Shares,
+		Stock: in.ostock, Price: m.Price, TimeInForce: m.TimeInForce, Firm: ow.firm,
+		Display: m.Display, OrderRef: uint64(ref), Capacity: ow.capacity,
+		IntermarketSweep: m.IntermarketSweep, MinimumQuantity: m.MinimumQuantity,
+		CrossType: ow.crossType, OrderState: ouch.OrderStateLive, Previous: m.Existing,
+		BBOWeight: ouch.BBOWeightUnspecified,
 	}.AppendTo(x.msg[:0]))
 	if len(fills) == 0 && rested {
 		x.feed.add(t, itch.OrderReplace{

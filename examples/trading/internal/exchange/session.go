@@ -105,20 +105,27 @@ func (s *session) endOfDay() {
 	s.closing = true
 }
 
-// flush writes what is queued. Only the writer task calls it.
-func (s *session) flush() {
+// flush writes what is queued and reports whether it wrote anything. Only
+// the writer task calls it.
+func (s *session) flush() (wrote bool) {
 	for len(s.out) > 0 && !s.gone {
 		buf := s.out
 		s.out = s.spare[:0]
 		if _, err := s.conn.Write(buf); err != nil {
 			s.drop()
-			return
+			return wrote
 		}
+		wrote = true
 		s.spare = buf[:0]
 	}
+	return wrote
 }
 
-// writer sends queued packets, and a heartbeat after a quiet interval.
+// writer sends what is queued as soon as it is queued (queue wakes it),
+// and a Server Heartbeat whenever nothing was sent for a heartbeat
+// interval, as SoupBinTCP asks. The quiet deadline is taken afresh from the
+// last write at every turn: a timer reset by every send, so a heartbeat
+// leaves one interval after the last packet, never later.
 func (s *session) writer(t *asyncrt.Task) {
 	hb := s.x.cfg.Heartbeat
 	recv := asyncrt.OnRecv(s.wakeRx)
@@ -127,8 +134,11 @@ func (s *session) writer(t *asyncrt.Task) {
 		if i, _ := asyncrt.Select(t, recv, quiet); i == 1 {
 			s.queue(soupbin.TypeServerHeartbeat, nil)
 		}
-		s.flush()
-		s.lastSent = t.Now()
+		// Only a write restarts the quiet interval: the wake-up the
+		// heartbeat's own queue call leaves behind writes nothing.
+		if s.flush() {
+			s.lastSent = t.Now()
+		}
 		if s.closing {
 			s.drop()
 		}

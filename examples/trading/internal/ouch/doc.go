@@ -21,6 +21,7 @@
 // encoded message to a slice and do not allocate when that slice has enough
 // spare capacity; they do not validate, use Validate for that.
 //
-// Some reject reason codes are this project's own rather than the
-// specification's; see [RejectDuplicateToken].
+// Every code the package defines is the specification's. Where this
+// project's exchange answers a request that OUCH 4.2 would silently ignore,
+// it does so with a code of the specification; see [RejectOther].
 package ouch

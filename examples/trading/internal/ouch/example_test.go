@@ -11,16 +11,23 @@ func ExampleEnterOrder() {
 	if err != nil {
 		panic(err)
 	}
+	firm, err := ouch.NewFirm("") // blank: the port's default firm
+	if err != nil {
+		panic(err)
+	}
 	msg := ouch.EnterOrder{
-		Token:       ouch.TokenFromUint(1),
-		Side:        ouch.SideBuy,
-		Shares:      100,
-		Stock:       stock,
-		Price:       1_502_500, // 150.25
-		TimeInForce: ouch.TIFMarketHours,
-		Display:     ouch.DisplayVisible,
-		Capacity:    ouch.CapacityAgency,
-		CrossType:   ouch.CrossNone,
+		Token:            ouch.TokenFromUint(1),
+		Side:             ouch.SideBuy,
+		Shares:           100,
+		Stock:            stock,
+		Price:            1_502_500, // 150.25
+		TimeInForce:      ouch.TIFMarketHours,
+		Firm:             firm,
+		Display:          ouch.DisplayVisible,
+		Capacity:         ouch.CapacityAgency,
+		IntermarketSweep: ouch.IntermarketSweepNotEligible,
+		CrossType:        ouch.CrossNone,
+		CustomerType:     ouch.CustomerNotRetail,
 	}.AppendTo(nil)
 
 	typ, _ := ouch.Type(msg)

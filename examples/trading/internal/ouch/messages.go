@@ -83,12 +83,15 @@ type Accepted struct {
 	CrossType        byte
 	// OrderState is OrderStateLive or OrderStateDead.
 	OrderState byte
-	// BBOWeight is the BBO Weight Indicator, '0' to '3' or a space.
+	// BBOWeight is the BBO Weight Indicator, one of the BBOWeightXxx
+	// values.
 	BBOWeight byte
 }
 
 // Replaced is a Replaced message ('U') acknowledging a Replace Order
-// message.
+// message. It describes the replacement order in full: the fields a Replace
+// Order message does not carry (Side, Stock, Firm, Capacity, Cross Type)
+// are the replaced order's.
 type Replaced struct {
 	// Timestamp is in nanoseconds since midnight.
 	Timestamp uint64
@@ -113,7 +116,8 @@ type Replaced struct {
 	OrderState byte
 	// Previous is the token of the replaced order.
 	Previous Token
-	// BBOWeight is the BBO Weight Indicator, '0' to '3' or a space.
+	// BBOWeight is the BBO Weight Indicator, one of the BBOWeightXxx
+	// values.
 	BBOWeight byte
 }
 

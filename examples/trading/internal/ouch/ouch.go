@@ -124,26 +124,42 @@ const (
 	CancelImmediateOrCancel byte = 'I' // unexecuted remainder of an immediate order
 	CancelTimeout           byte = 'T' // the Time in Force expired
 	CancelSupervisory       byte = 'S' // canceled by a supervisory terminal
-	CancelSystem            byte = 'Z' // system cancel; this project's cancel on disconnect
+	CancelRegulatory        byte = 'D' // a regulatory restriction
 	CancelSelfMatch         byte = 'Q' // self-match prevention
+	CancelSystem            byte = 'Z' // system cancel; this project's cancel on disconnect
 )
 
-// Reject reasons carried by [Rejected].
+// Reject reasons carried by [Rejected]: the codes of the OUCH 4.2 table,
+// and no others, so that any OUCH 4.2 client can read them.
 //
-// The specification defines 'H', 'Z', 'S', 'X', 'C' and 'O'. The codes
-// marked as this project's own are not part of OUCH 4.2; in particular, the
-// specification uses 'D' for an invalid Display value and silently ignores
-// orders with a duplicate token instead of rejecting them.
+// OUCH 4.2 silently ignores an Enter Order whose token was used before and
+// a Replace Order whose existing order is no longer live or whose
+// replacement token was used before. This project's exchange answers them
+// with [RejectOther] instead, so that a client learns the outcome of every
+// request it sent (a replace racing a fill, say): the code is the
+// specification's, the answer is this project's extension.
 const (
-	RejectHalted         byte = 'H' // the stock is halted
-	RejectInvalidShares  byte = 'Z' // the share quantity is invalid or too large
-	RejectInvalidStock   byte = 'S' // the stock is unknown
-	RejectInvalidPrice   byte = 'X' // the price is invalid
-	RejectClosed         byte = 'C' // the market is closed
-	RejectOther          byte = 'O' // any other reason
-	RejectDuplicateToken byte = 'D' // this project's: the token was used before
-	RejectUnknownToken   byte = 'U' // this project's: no live order has the token
-	RejectInvalidSide    byte = 'B' // this project's: the Buy/Sell indicator is invalid
+	RejectTestMode             byte = 'T' // the port is in test mode
+	RejectHalted               byte = 'H' // the stock is halted
+	RejectInvalidShares        byte = 'Z' // the shares exceed the configured safety threshold
+	RejectInvalidStock         byte = 'S' // the stock is unknown
+	RejectInvalidDisplay       byte = 'D' // the Display value is invalid
+	RejectClosed               byte = 'C' // the market is closed
+	RejectFirmNotAuthorized    byte = 'L' // the firm is not authorized for the clearing type on this account
+	RejectOutsideClearingTimes byte = 'M' // outside the permitted times for the clearing type
+	RejectNotAllowedInCross    byte = 'R' // the order is not allowed in this type of cross
+	RejectInvalidPrice         byte = 'X' // the price is invalid
+	RejectInvalidMinimumQty    byte = 'N' // the Minimum Quantity is invalid
+	RejectOther                byte = 'O' // any other reason; see above for this project's uses
+)
+
+// BBO Weight Indicator values carried by [Accepted] and [Replaced].
+const (
+	BBOWeight0To02       byte = '0' // 0 to 0.2%
+	BBOWeight02To1       byte = '1' // 0.2 to 1%
+	BBOWeight1To2        byte = '2' // 1 to 2%
+	BBOWeightAbove2      byte = '3' // more than 2%
+	BBOWeightUnspecified byte = ' ' // unspecified
 )
 
 // CancelReasonString returns a short description of the cancel reason b.
@@ -157,10 +173,12 @@ func CancelReasonString(b byte) string {
 		return "timeout"
 	case CancelSupervisory:
 		return "supervisory"
-	case CancelSystem:
-		return "system"
+	case CancelRegulatory:
+		return "regulatory restriction"
 	case CancelSelfMatch:
 		return "self-match prevention"
+	case CancelSystem:
+		return "system"
 	}
 	return fmt.Sprintf("unknown cancel reason %q", b)
 }
@@ -168,24 +186,30 @@ func CancelReasonString(b byte) string {
 // RejectReasonString returns a short description of the reject reason b.
 func RejectReasonString(b byte) string {
 	switch b {
+	case RejectTestMode:
+		return "test mode"
 	case RejectHalted:
 		return "halted"
 	case RejectInvalidShares:
 		return "invalid shares"
 	case RejectInvalidStock:
 		return "invalid stock"
-	case RejectInvalidPrice:
-		return "invalid price"
+	case RejectInvalidDisplay:
+		return "invalid display"
 	case RejectClosed:
 		return "market closed"
+	case RejectFirmNotAuthorized:
+		return "firm not authorized"
+	case RejectOutsideClearingTimes:
+		return "outside clearing times"
+	case RejectNotAllowedInCross:
+		return "not allowed in cross"
+	case RejectInvalidPrice:
+		return "invalid price"
+	case RejectInvalidMinimumQty:
+		return "invalid minimum quantity"
 	case RejectOther:
 		return "other"
-	case RejectDuplicateToken:
-		return "duplicate order token"
-	case RejectUnknownToken:
-		return "unknown order token"
-	case RejectInvalidSide:
-		return "invalid side"
 	}
 	return fmt.Sprintf("unknown reject reason %q", b)
 }

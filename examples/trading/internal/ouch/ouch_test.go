@@ -84,7 +84,7 @@ func samples(t testing.TB) []encoder {
 		},
 		Canceled{Timestamp: 2, Token: tok, Decrement: 40, Reason: CancelSystem},
 		Executed{Timestamp: 3, Token: tok, Shares: 60, Price: 1_502_400, Liquidity: LiquidityRemoved, Match: math.MaxUint64},
-		Rejected{Timestamp: 4, Token: tok2, Reason: RejectDuplicateToken},
+		Rejected{Timestamp: 4, Token: tok2, Reason: RejectInvalidDisplay},
 	}
 }
 
@@ -299,7 +299,7 @@ func TestStockFirm(t *testing.T) {
 }
 
 func TestReasonStrings(t *testing.T) {
-	cancels := []byte{CancelUser, CancelImmediateOrCancel, CancelTimeout, CancelSupervisory, CancelSystem, CancelSelfMatch}
+	cancels := []byte{CancelUser, CancelImmediateOrCancel, CancelTimeout, CancelSupervisory, CancelRegulatory, CancelSelfMatch, CancelSystem}
 	seen := map[string]bool{}
 	for _, r := range cancels {
 		s := CancelReasonString(r)
@@ -309,16 +309,51 @@ func TestReasonStrings(t *testing.T) {
 	}
 	require.Equal(t, "unknown cancel reason '?'", CancelReasonString('?'))
 
-	rejects := []byte{RejectHalted, RejectInvalidShares, RejectInvalidStock, RejectInvalidPrice, RejectClosed,
-		RejectOther, RejectDuplicateToken, RejectUnknownToken, RejectInvalidSide}
 	seen = map[string]bool{}
-	for _, r := range rejects {
+	for _, r := range []byte(specRejectReasons) {
 		s := RejectReasonString(r)
 		require.NotContains(t, s, "unknown reject")
 		require.False(t, seen[s], s)
 		seen[s] = true
 	}
 	require.Equal(t, "unknown reject reason '\\x00'", RejectReasonString(0))
+	// The codes this project used to invent: 'U' is in no OUCH 4.2 table,
+	// and 'D' means an invalid Display there, not a duplicate token.
+	require.Equal(t, "unknown reject reason 'U'", RejectReasonString('U'))
+	require.Equal(t, "invalid display", RejectReasonString('D'))
+}
+
+// specRejectReasons is the Reject Reason table of OUCH 4.2, copied from the
+// specification rather than from the constants under test.
+const specRejectReasons = "THZSDCLMRXNO"
+
+// TestRejectReasonsAreTheSpecifications checks that every RejectXxx
+// constant is a code of the OUCH 4.2 table, and that the codes are
+// distinct: a constant outside the table would put a code on the wire that
+// no OUCH 4.2 client knows.
+func TestRejectReasonsAreTheSpecifications(t *testing.T) {
+	consts := []byte{RejectTestMode, RejectHalted, RejectInvalidShares, RejectInvalidStock, RejectInvalidDisplay,
+		RejectClosed, RejectFirmNotAuthorized, RejectOutsideClearingTimes, RejectNotAllowedInCross,
+		RejectInvalidPrice, RejectInvalidMinimumQty, RejectOther}
+	require.ElementsMatch(t, []byte(specRejectReasons), consts)
+}
+
+// TestReplacedLayout pins the Replaced message byte by byte: the fields a
+// Replace Order does not carry (Firm, Capacity, Cross Type) and the BBO
+// Weight Indicator are where OUCH 4.2 puts them.
+func TestReplacedLayout(t *testing.T) {
+	m := Replaced{
+		Timestamp: 0x0102030405060708, Token: TokenFromUint(8), Side: SideSell, Shares: 0x11121314,
+		Stock: must[Stock](t)(NewStock("ZVZZT")), Price: 0x21222324, TimeInForce: 0x31323334,
+		Firm: must[Firm](t)(NewFirm("ORRY")), Display: 'Y', OrderRef: 0x4142434445464748, Capacity: 'P',
+		IntermarketSweep: 'N', MinimumQuantity: 0x51525354, CrossType: 'N', OrderState: 'L',
+		Previous: TokenFromUint(7), BBOWeight: BBOWeightUnspecified,
+	}
+	want := []byte("U\x01\x02\x03\x04\x05\x06\x07\x088             S\x11\x12\x13\x14ZVZZT   " +
+		"\x21\x22\x23\x24\x31\x32\x33\x34ORRYY\x41\x42\x43\x44\x45\x46\x47\x48PN\x51\x52\x53\x54NL" +
+		"7              ")
+	require.Len(t, want, ReplacedLen)
+	require.Equal(t, want, m.AppendTo(nil))
 }
 
 func TestAllocs(t *testing.T) {

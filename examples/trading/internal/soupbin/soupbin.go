@@ -17,7 +17,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 )
+
+// HeartbeatInterval is SoupBinTCP's heartbeat cadence: the server sends a
+// Server Heartbeat, and the client a Client Heartbeat, whenever it has sent
+// nothing for this long.
+const HeartbeatInterval = time.Second
 
 // Errors returned by this package. Returned errors wrap one or more of
 // these and can be tested with [errors.Is].
