@@ -3,7 +3,6 @@ package socket_test
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -16,10 +15,12 @@ import (
 
 // A server that stops gracefully. It accepts in a Select next to the
 // shutdown signal, which a context fires (in a program, the context of
-// signal.NotifyContext for SIGINT and SIGTERM). A failed Accept — EMFILE
-// when the process runs out of file descriptors — does not stop it: it waits
-// a little and accepts again. On shutdown it stops accepting, gives the open
-// connections a deadline to finish, aborts what is left, and reports.
+// signal.NotifyContext for SIGINT and SIGTERM). A failed accept that leaves
+// the listener usable — EMFILE when the process runs out of file
+// descriptors — does not stop it: its AcceptRetry logs the first failure of
+// a burst, pauses accepting and accepts again. On shutdown it stops
+// accepting, gives the open connections a deadline to finish, aborts what
+// is left, and reports.
 func Example_gracefulShutdown() {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
@@ -32,11 +33,16 @@ func Example_gracefulShutdown() {
 		if err != nil {
 			panic(err)
 		}
-		fmt.Fprintln(conn, "hello")
-		line, _ := bufio.NewReader(conn).ReadString('\n')
+		defer stop()
+		defer conn.Close()
+		if _, err := fmt.Fprintln(conn, "hello"); err != nil {
+			panic(err)
+		}
+		line, err := bufio.NewReader(conn).ReadString('\n')
+		if err != nil {
+			panic(err)
+		}
 		fmt.Print("client got: ", line)
-		conn.Close()
-		stop()
 	}()
 
 	err := asyncrt.Run(rt, func(t *asyncrt.Task) error {
@@ -48,35 +54,39 @@ func Example_gracefulShutdown() {
 		addr <- l.Addr().String()
 
 		conns := asyncrt.NewJoinSet[struct{}]()
-		accept, shutdown := socket.OnAccept(l), asyncrt.OnShutdown()
+		// EMFILE and the like: log the first of a burst, pause (5 ms doubling
+		// to 1 s), accept again, the connections that queued meanwhile too.
+		var retry socket.AcceptRetry
+		shutdown, accept := asyncrt.OnShutdown(), retry.OnAccept(l)
 		for {
-			if i, _ := asyncrt.Select(t, accept, shutdown); i == 1 {
+			if i, _ := asyncrt.Select(t, shutdown, accept); i == 0 {
 				break // stop accepting
 			}
-			if err := accept.Err(); errors.Is(err, net.ErrClosed) {
-				return err
-			} else if err != nil {
-				log.Printf("accept: %v (accepting again shortly)", err)
-				t.Sleep(10 * time.Millisecond)
-				continue
+			if err = accept.Err(); err != nil {
+				break // net.ErrClosed, or an error that waiting will not clear
 			}
 			c := accept.Conn()
 			conns.SpawnFunc(t, func(t *asyncrt.Task) {
 				defer c.Close()
-				_, _ = io.Copy(c, c) // echo until the client closes
+				// Echo until the client closes: a TCPConn is a net.Conn inside
+				// its runtime's tasks.
+				if _, err := io.Copy(c, c); err != nil {
+					log.Printf("echo: %v", err)
+				}
 			})
 		}
-		// Drain: a second for open connections, then abort the rest.
-		_, err = asyncrt.Timeout(t, time.Second, func(t *asyncrt.Task) int {
+		// Drain: open connections get 5 s, then the rest are aborted.
+		if _, late := asyncrt.Timeout(t, 5*time.Second, func(t *asyncrt.Task) int {
 			for conns.Len() > 0 {
-				conns.Next(t)
+				if r, _ := conns.Next(t); r.Err != nil {
+					log.Printf("connection: %v", r.Err) // it panicked
+				}
 			}
 			return 0
-		})
-		if errors.Is(err, asyncrt.ErrElapsed) {
+		}); late != nil {
 			conns.Shutdown(t)
 		}
-		return nil
+		return err
 	})
 	fmt.Println("server:", err)
 	fmt.Println("tasks left:", rt.Stats().LiveTasks)

@@ -2,8 +2,11 @@ package socket_test
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"log"
+	"net"
 	"time"
 
 	"github.com/orrery-go/orrery/asyncrt"
@@ -20,12 +23,17 @@ func ExampleListenTCP() {
 			panic(err)
 		}
 		defer l.Close()
-		// An echo server: a task per connection.
+		// An echo server: a task per connection. AcceptRetry rides out the
+		// failures that leave the listener usable (EMFILE...).
 		asyncrt.Spawn(t, func(t *asyncrt.Task) int {
+			var retry socket.AcceptRetry
 			for {
-				c, err := l.Accept(t)
+				c, err := retry.Accept(t, l)
 				if err != nil {
-					return 0 // the listener was closed
+					if !errors.Is(err, net.ErrClosed) {
+						log.Printf("no longer accepting: %v", err)
+					}
+					return 0
 				}
 				asyncrt.Spawn(t, func(t *asyncrt.Task) int {
 					defer c.Close()

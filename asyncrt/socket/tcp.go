@@ -240,6 +240,10 @@ func ListenTCP(t *asyncrt.Task, network, address string, opts ...Option) (*TCPLi
 // Accept waits for the next connection. Accepted connections get the
 // listener's NoDelay, KeepAlive and Linger settings. t must be the calling
 // task, of the listener's runtime.
+//
+// Accept returns every error, those that leave the listener usable (EMFILE
+// when the process runs out of file descriptors...) included: an accept
+// loop should not end on them. [AcceptRetry.Accept] rides them out.
 func (l *TCPListener) Accept(t *asyncrt.Task) (*TCPConn, error) {
 	l.checkTask(t, "TCPListener.Accept")
 	for {
@@ -296,7 +300,10 @@ type AcceptCase struct {
 
 // OnAccept returns a Select case that accepts the next connection of l.
 // When it wins, Conn holds the connection and Err is nil, or Err says why
-// accepting failed (net.ErrClosed once l is closed).
+// accepting failed (net.ErrClosed once l is closed). It completes on every
+// failure, those that leave the listener usable (EMFILE...) included; the
+// case of [AcceptRetry.OnAccept] rides them out, for an accept loop that
+// must survive them.
 func OnAccept(l *TCPListener) *AcceptCase {
 	return &AcceptCase{l: l, ready: asyncrt.OnReadable(l.reg)}
 }

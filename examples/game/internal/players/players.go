@@ -50,8 +50,9 @@ const maxOutput = 1 << 20
 // Stats counts the server's traffic.
 type Stats struct {
 	Sessions, Commands, Errors, Updates uint64
-	// AcceptErrors counts failed accepts (EMFILE when the process runs out
-	// of file descriptors, ECONNABORTED...): the server goes on accepting.
+	// AcceptErrors counts the failed accepts the server rode out (EMFILE
+	// when the process runs out of file descriptors, ECONNABORTED...): it
+	// pauses accepting, then accepts again (see Server.OnAcceptError).
 	AcceptErrors uint64
 	// Active is the number of connected sessions.
 	Active int
@@ -64,17 +65,15 @@ type Server struct {
 	sessions *asyncrt.JoinSet[struct{}] // session tasks (SpawnFunc): Serve's Shutdown ends them
 	active   map[*session]struct{}
 	stats    Stats
-	// OnAcceptError, if set, is told of each failed accept; otherwise it is
-	// logged to standard error.
+	retry    socket.AcceptRetry // 5 ms doubling to 1 s, as net/http
+	// OnAcceptError, if set, is told of each failed accept that the server
+	// rides out, as it happens, in place of the log. Otherwise the standard
+	// logger gets the first failure of each burst and the accept that ends
+	// it (socket.AcceptRetry), not every failure: out of descriptors, the
+	// server may retry for a long time. Set it before Serve; it must not
+	// suspend the task.
 	OnAcceptError func(error)
 }
-
-// Accept retry delays after a failed accept: the first, doubling up to the
-// last, and back to the first after a success.
-const (
-	acceptRetryMin = 5 * time.Millisecond
-	acceptRetryMax = time.Second
-)
 
 // Listen starts listening on addr ("127.0.0.1:0" picks a port).
 func Listen(t *asyncrt.Task, s *sim.Sim, addr string) (*Server, error) {
@@ -95,49 +94,49 @@ func (srv *Server) Addr() netip.AddrPort { return srv.ln.AddrPort() }
 func (srv *Server) Stats() Stats {
 	st := srv.stats
 	st.Active = len(srv.active)
+	st.AcceptErrors = srv.retry.Failures()
 	return st
 }
 
 // Serve accepts players until stop is cancelled; then it says goodbye to
-// every session, closes them and waits for their tasks.
+// every session, closes them and waits for their tasks. A failed accept
+// that leaves the listener usable (out of file descriptors...) does not stop
+// it: it pauses accepting, then accepts again, the players who queued
+// meanwhile included. Should the listener fail for good, Serve logs it at
+// once, lets the players already in play on until stop is cancelled, and
+// then returns the error.
 func (srv *Server) Serve(t *asyncrt.Task, stop *asyncrt.CancellationToken) error {
-	accepts := asyncrt.SpawnFunc(t, func(t *asyncrt.Task) {
-		accept, stopped := socket.OnAccept(srv.ln), asyncrt.OnCancel(stop)
-		retry := acceptRetryMin
+	if hook := srv.OnAcceptError; hook != nil {
+		srv.retry.OnError = hook
+		srv.retry.Log = func(string, ...any) {} // the hook was told of each failure
+	} else {
+		srv.retry.Log = func(format string, args ...any) { log.Printf("players: "+format, args...) }
+	}
+	accepts := asyncrt.Spawn(t, func(t *asyncrt.Task) error {
+		// The stop case first: a stream of players must not hold it off.
+		stopped, accept := asyncrt.OnCancel(stop), srv.retry.OnAccept(srv.ln)
 		for {
-			if i, _ := asyncrt.Select(t, accept, stopped); i == 1 {
-				return
+			if i, _ := asyncrt.Select(t, stopped, accept); i == 0 {
+				return nil
 			}
-			conn, err := accept.Conn(), accept.Err()
-			if errors.Is(err, net.ErrClosed) {
-				return
+			if err := accept.Err(); err != nil {
+				return err // the listener failed for good: only Serve closes it, below
 			}
-			if err != nil {
-				// Out of descriptors, or a connection reset before it was
-				// taken: the listener is fine. Wait, then accept again.
-				srv.stats.AcceptErrors++
-				if srv.OnAcceptError != nil {
-					srv.OnAcceptError(err)
-				} else {
-					log.Printf("players: %v (accepting again in %v)", err, retry)
-				}
-				if i, _ := asyncrt.Select(t, asyncrt.OnTimeout(retry), stopped); i == 1 {
-					return
-				}
-				retry = min(2*retry, acceptRetryMax)
-				continue
-			}
-			retry = acceptRetryMin
 			srv.stats.Sessions++
-			ss := &session{srv: srv, conn: conn, ctx: worldctx.Of(t)}
+			ss := &session{srv: srv, conn: accept.Conn(), ctx: worldctx.Of(t)}
 			srv.active[ss] = struct{}{}
 			srv.sessions.SpawnFunc(t, ss.run, asyncrt.Named("player session"))
 		}
-	})
-	if err := accepts.Wait(t); err != nil {
-		return err // the accept task panicked
+	}, asyncrt.Named("player accepts"))
+	acceptErr := accepts.Wait(t) // the loop's error, or its panic
+	if acceptErr != nil {
+		acceptErr = fmt.Errorf("players: no longer accepting players: %w", acceptErr)
+		log.Print(acceptErr)
+		stop.Cancelled(t) // the players already in play on until the end
 	}
-	srv.ln.Close()
+	if err := srv.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		log.Printf("players: closing the listener: %v", err) // the game goes on
+	}
 	for ss := range srv.active {
 		ss.say("server shutting down")
 		ss.closing = true
@@ -148,7 +147,7 @@ func (srv *Server) Serve(t *asyncrt.Task, stop *asyncrt.CancellationToken) error
 		t.Sleep(10 * time.Millisecond)
 	}
 	srv.sessions.Shutdown(t)
-	return nil
+	return acceptErr
 }
 
 type session struct {
