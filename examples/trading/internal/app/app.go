@@ -298,8 +298,8 @@ func reconcile(rep *engine.Report, xpos []exchange.Position) bool {
 func printExchange(w io.Writer, s *exchange.Stats) {
 	fmt.Fprintf(w, "exchange   feed %d messages in %d packets (%d dropped)  synthetic orders %d  executions %d  user fills %d\n",
 		s.FeedMessages, s.FeedPackets, s.FeedDropped, s.SyntheticOrders, s.Executions, s.UserFills)
-	fmt.Fprintf(w, "           orders %d  replaces %d  cancels %d  rejects %d  logins %d  cuts %d  disconnects %d  snapshots %d  malformed %d\n",
-		s.Orders, s.Replaces, s.Cancels, s.Rejects, s.Logins, s.Cuts, s.Disconnects, s.Snapshots, s.Malformed)
+	fmt.Fprintf(w, "           orders %d  replaces %d  cancels %d  rejects %d  logins %d  cuts %d  disconnects %d  snapshots %d  malformed %d  accept errors %d\n",
+		s.Orders, s.Replaces, s.Cancels, s.Rejects, s.Logins, s.Cuts, s.Disconnects, s.Snapshots, s.Malformed, s.AcceptErrors)
 }
 
 func runExchange(ctx context.Context, cfg *Config) (*Result, error) {

@@ -27,7 +27,9 @@ package exchange
 import (
 	"errors"
 	"fmt"
+	"log"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"sort"
 	"time"
@@ -86,6 +88,12 @@ type Config struct {
 	Heartbeat time.Duration
 	// MaxPacket is the largest feed packet in bytes (default 1400).
 	MaxPacket int
+	// OnAcceptError, if set, is told of every failed accept on the order
+	// and snapshot ports that is retried (EMFILE when descriptors run out,
+	// and the like), in place of the log, which gets the first failure of
+	// each burst and the accept that ends it. It runs on the exchange's
+	// runtime and must not block.
+	OnAcceptError func(error)
 }
 
 func (c *Config) validate() error {
@@ -152,6 +160,9 @@ type Stats struct {
 	// Malformed counts packets and messages that could not be decoded;
 	// they are skipped.
 	Malformed uint64
+	// AcceptErrors counts failed accepts on the order and snapshot ports
+	// that were retried (see Config.OnAcceptError).
+	AcceptErrors uint64
 }
 
 type instrument struct {
@@ -195,9 +206,11 @@ type Exchange struct {
 	feed      feedPublisher
 
 	orderLn, snapLn *socket.TCPListener
-	stats           Stats
-	started         bool
-	failed          error // why a listener stopped early
+	// Each listener's pacing through failed accepts (EMFILE and its like).
+	orderRetry, snapRetry socket.AcceptRetry
+	stats                 Stats
+	started               bool
+	failed                error // why a listener stopped early
 	// open counts the order sessions that are up: the end of the day waits
 	// on it for the sessions to close, instead of polling.
 	open *tasksync.Watch[int]
@@ -310,8 +323,12 @@ func (x *Exchange) Serve(t *asyncrt.Task, stop *asyncrt.CancellationToken) error
 	// The feed's quiet interval starts with the session.
 	x.feed.lastSend = t.Now()
 	tasks := asyncrt.NewJoinSet[struct{}]() // results unused: Shutdown ends them
-	tasks.SpawnFunc(t, func(t *asyncrt.Task) { x.acceptOrders(t, tasks) }, asyncrt.Named("order accept"))
-	tasks.SpawnFunc(t, func(t *asyncrt.Task) { x.acceptSnapshots(t, tasks) }, asyncrt.Named("snapshot accept"))
+	tasks.SpawnFunc(t, func(t *asyncrt.Task) {
+		x.acceptLoop(t, x.orderLn, &x.orderRetry, tasks, "order", x.serveOrders)
+	}, asyncrt.Named("order accept"))
+	tasks.SpawnFunc(t, func(t *asyncrt.Task) {
+		x.acceptLoop(t, x.snapLn, &x.snapRetry, tasks, "snapshot", x.serveSnapshot)
+	}, asyncrt.Named("snapshot accept"))
 	tasks.SpawnFunc(t, x.feedHeartbeats)
 	if x.cfg.Rate > 0 {
 		tasks.SpawnFunc(t, x.runFlow)
@@ -357,7 +374,36 @@ func (x *Exchange) Serve(t *asyncrt.Task, stop *asyncrt.CancellationToken) error
 
 // Stats returns the exchange's counters. Call it from the exchange's
 // runtime, or after Serve has returned.
-func (x *Exchange) Stats() Stats { return x.stats }
+func (x *Exchange) Stats() Stats {
+	st := x.stats
+	st.AcceptErrors = x.orderRetry.Failures() + x.snapRetry.Failures()
+	return st
+}
+
+// acceptLoop accepts connections on ln, paced by retry through failures
+// that clear by waiting, and serves each on a task of tasks until ln is
+// closed. Any other failure ends it: it is logged at once, since the
+// exchange goes on without the port, and Serve returns it.
+func (x *Exchange) acceptLoop(t *asyncrt.Task, ln *socket.TCPListener, retry *socket.AcceptRetry,
+	tasks *asyncrt.JoinSet[struct{}], name string, serve func(*asyncrt.Task, *socket.TCPConn)) {
+	retry.Log = func(format string, args ...any) { log.Printf("exchange: "+format, args...) }
+	retry.OnError = x.cfg.OnAcceptError
+	if retry.OnError != nil {
+		retry.Log = func(string, ...any) {} // the hook is told instead
+	}
+	for {
+		conn, err := retry.Accept(t, ln)
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		if err != nil {
+			log.Printf("exchange: the %s port stops accepting: %v", name, err)
+			x.failed = err
+			return
+		}
+		tasks.SpawnFunc(t, func(t *asyncrt.Task) { serve(t, conn) }, asyncrt.Named(name+" session"))
+	}
+}
 
 // Positions returns user's positions by instrument, in locate order: what
 // the exchange's executions say the user holds.

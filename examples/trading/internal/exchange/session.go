@@ -145,20 +145,6 @@ func (s *session) writer(t *asyncrt.Task) {
 	}
 }
 
-func (x *Exchange) acceptOrders(t *asyncrt.Task, tasks *asyncrt.JoinSet[struct{}]) {
-	for {
-		conn, err := x.orderLn.Accept(t)
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				x.failed = err
-			}
-			return
-		}
-		_ = conn.SetNoDelay(true)
-		tasks.SpawnFunc(t, func(t *asyncrt.Task) { x.serveOrders(t, conn) }, asyncrt.Named("order session"))
-	}
-}
-
 // readPacket reads one SoupBinTCP packet into buf (which keeps any bytes
 // past it), waiting at most until deadline.
 type packetReader struct {

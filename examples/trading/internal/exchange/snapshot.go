@@ -1,27 +1,11 @@
 package exchange
 
 import (
-	"errors"
-	"net"
-
 	"github.com/orrery-go/orrery/asyncrt"
 	"github.com/orrery-go/orrery/asyncrt/socket"
 	"github.com/orrery-go/orrery/examples/trading/internal/itch"
 	"github.com/orrery-go/orrery/examples/trading/internal/soupbin"
 )
-
-func (x *Exchange) acceptSnapshots(t *asyncrt.Task, tasks *asyncrt.JoinSet[struct{}]) {
-	for {
-		conn, err := x.snapLn.Accept(t)
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				x.failed = err
-			}
-			return
-		}
-		tasks.SpawnFunc(t, func(t *asyncrt.Task) { x.serveSnapshot(t, conn) }, asyncrt.Named("snapshot session"))
-	}
-}
 
 // serveSnapshot sends a GLIMPSE-style snapshot: after the login, one Add
 // Order per resting order of every book, then End of Snapshot carrying the
