@@ -180,8 +180,10 @@ func (rt *Runtime) idle(drainUntil time.Time) error {
 	next, hasTimer := rt.timers.NextDeadline()
 	external := rt.externalRegs > 0
 	if rt.sim != nil {
-		// Simulated time: take in any IO that is ready, then jump.
-		if rt.pollIO(0) > 0 {
+		// Simulated time: take in any IO that is ready, then jump. Without
+		// registered descriptors there is none to take (other goroutines'
+		// posts raise attn, checked above), and no system call is made.
+		if rt.ioRegistered > 0 && rt.pollIO(0) > 0 {
 			return nil
 		}
 		if hasTimer {
