@@ -24,6 +24,9 @@ type ioRec struct {
 	fd    int
 	token uint64
 	dirs  [2]ioDir
+	// hungUp: the poller reported a hangup or an error. Reads no longer
+	// block, and no further edge will say so.
+	hungUp bool
 }
 
 const (
@@ -83,6 +86,9 @@ func (rt *Runtime) dispatch(ev reactor.Event) {
 	_, rec, ok := rt.ios.At(uint32(ev.Token >> 32))
 	if !ok || rec.token != ev.Token {
 		return // a registration since closed
+	}
+	if ev.Hangup || ev.Error {
+		rec.hungUp = true
 	}
 	if ev.Readable {
 		rec.dirs[dirRead].ready = true
@@ -263,6 +269,18 @@ func (f *FD) WaitWritable(t *Task) error {
 func (f *FD) ClearReadable() {
 	f.rt.mustBeOnRuntime("FD.ClearReadable")
 	f.rt.notReady(f.key, dirRead)
+}
+
+// HungUp reports whether the poller has seen the peer hang up, or an
+// error, on the descriptor. From then on a read does not block (it returns
+// end of file or the error) and the poller reports no new edge for it: code
+// that, after a read that emptied the receive queue, waits for the next edge
+// instead of reading must read at once when HungUp is true. It must be
+// called on the runtime's thread.
+func (f *FD) HungUp() bool {
+	f.rt.mustBeOnRuntime("FD.HungUp")
+	rec, ok := f.rt.ios.Get(f.key)
+	return ok && rec.hungUp
 }
 
 // ClearWritable records that a write found no room (EAGAIN).

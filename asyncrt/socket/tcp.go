@@ -33,6 +33,10 @@ type sock struct {
 	remote  netip.AddrPort
 	family6 bool
 	closed  atomic.Bool
+	// drained: the last read was short, so it emptied the receive queue;
+	// the next Read waits for the poller's next edge before it reads
+	// (unless the poller saw a hangup). The runtime's thread only.
+	drained bool
 }
 
 // The two directions of a socket.
@@ -497,6 +501,21 @@ func (c *TCPConn) Read(b []byte) (int, error) {
 		}
 		return 0, nil
 	}
+	if c.drained && !c.reg.HungUp() {
+		// The last read emptied the receive queue: wait for the poller's
+		// next edge (at once if one came meanwhile) instead of a system
+		// call that would say EAGAIN. A server answering a request per read
+		// makes one read per request instead of two. Not after a hangup or
+		// an error: its edge may have come before that read, and the end of
+		// file or the error it left is read at once.
+		c.drained = false
+		if c.closed.Load() {
+			return 0, c.opErr("read", net.ErrClosed)
+		}
+		if err := netErr(c.reg.WaitReadable(t)); err != nil {
+			return 0, c.opErr("read", err)
+		}
+	}
 	for {
 		if c.closed.Load() {
 			return 0, c.opErr("read", net.ErrClosed)
@@ -508,10 +527,10 @@ func (c *TCPConn) Read(b []byte) (int, error) {
 				return 0, io.EOF
 			}
 			if n < len(b) {
-				// A short read emptied the receive queue: the next read waits
-				// for the poller's next edge instead of trying a system call
-				// that would say EAGAIN.
+				// A short read emptied the receive queue: data that comes
+				// now makes a new edge.
 				c.notReady(dirRead)
+				c.drained = true
 			}
 			return n, nil
 		case unix.EAGAIN:
@@ -580,6 +599,9 @@ func (c *TCPConn) shutdown(how int, op string) error {
 	}
 	if err := unix.Shutdown(c.fd, how); err != nil {
 		return c.opErr("shutdown", os.NewSyscallError("shutdown", err))
+	}
+	if how != unix.SHUT_WR {
+		c.drained = false // a read now returns end of file at once
 	}
 	return nil
 }

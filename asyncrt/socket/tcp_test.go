@@ -105,6 +105,55 @@ func TestTCPAgainstStdlibPeer(t *testing.T) {
 	assert.Equal(t, 1<<20, len(got))
 }
 
+// A read that empties the receive queue makes the next Read wait for the
+// poller's next edge instead of a system call that would say EAGAIN. When
+// the peer's close arrived with the last data, its edge came before that
+// read, and no other will come: the next Read must return end of file at
+// once, not wait for ever.
+func TestTCPEndOfFileAfterAShortRead(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	rt := newRuntime(t, nil)
+	closed := asyncrt.NewNotify(rt)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		_, err = c.Write([]byte("last words"))
+		// The data and the FIN are in the runtime's receive queue once
+		// Close returns: on loopback the kernel delivers them in these
+		// calls.
+		if err = errors.Join(err, c.Close()); err != nil {
+			t.Error(err)
+		}
+		closed.Notify()
+	}()
+	got := block(t, rt, func(t *asyncrt.Task) []error {
+		c, err := socket.DialTCP(t, "tcp", ln.Addr().String())
+		if err != nil {
+			return []error{err}
+		}
+		defer c.Close()
+		// While the task waits, the runtime takes the socket's edge (data
+		// and hangup) together with the Notify's wake-up.
+		closed.Wait(t)
+		if err := c.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+			return []error{err}
+		}
+		buf := make([]byte, 1024)
+		n, err1 := c.Read(buf) // short: it empties the queue
+		_, err2 := c.Read(buf)
+		return []error{err1, err2, errors.New(string(buf[:n]))}
+	})
+	require.Len(t, got, 3)
+	assert.NoError(t, got[0])
+	assert.ErrorIs(t, got[1], io.EOF, "end of file at once, not a wait for an edge that will not come")
+	assert.EqualError(t, got[2], "last words")
+}
+
 func TestTCPErrors(t *testing.T) {
 	rt := newRuntime(t, nil)
 	type result struct {
