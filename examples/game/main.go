@@ -8,7 +8,8 @@
 // printed every second. Either way a final summary ends the game, Ctrl-C
 // included. --headless runs a fixed number of ticks under the simulated
 // clock and prints a checksum of the final World on its last line: the same
-// seed gives the same checksum every time.
+// seed gives the same checksum every time. --http serves a spectator page
+// (the arena drawn live in a browser) and /metrics.
 package main
 
 import (
@@ -35,6 +36,7 @@ func main() {
 	flag.BoolVar(&cfg.Headless, "headless", false, "run --ticks ticks under the simulated clock and print the World's checksum")
 	flag.Uint64Var(&cfg.Ticks, "ticks", 600, "ticks of a headless run")
 	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:0", "where players connect")
+	flag.StringVar(&cfg.HTTP, "http", "", "serve the live view — the arena in a browser, and /metrics — on `ADDR`, a loopback address such as 127.0.0.1:8080 (port 0 picks one)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to `FILE`")
 	memProfile := flag.String("memprofile", "", "write an allocation profile to `FILE` at the end")
 	flag.Parse()

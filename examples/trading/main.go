@@ -4,8 +4,9 @@
 //
 // With no flags it runs both sides in this process for a few seconds and
 // prints a summary every second and a final report, including the
-// tick-to-trade latency histogram. See the README for the flags, the
-// report, backtests and running the two sides as separate processes.
+// tick-to-trade latency histogram. --http serves a live dashboard in the
+// browser, and /metrics. See the README for the flags, the report,
+// backtests and running the two sides as separate processes.
 package main
 
 import (
@@ -35,6 +36,7 @@ func main() {
 	flag.StringVar(&cfg.FeedAddr, "feed-addr", "127.0.0.1:31001", "UDP feed address (loopback), for --role exchange|engine")
 	flag.Float64Var(&cfg.DropRate, "drop-rate", 0, "fraction of feed packets the exchange drops")
 	flag.DurationVar(&cfg.CutEvery, "cut-every", 0, "the exchange cuts the order session this often (0: never)")
+	flag.StringVar(&cfg.HTTP, "http", "", "serve the engine's live dashboard, and /metrics, on `ADDR`, a loopback address such as 127.0.0.1:8080 (port 0 picks one)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "trading: unexpected arguments %q\n", flag.Args())

@@ -165,23 +165,33 @@ func (d *display) close() error {
 	return d.err
 }
 
-func (d *display) announce(addr netip.AddrPort) {
+func (d *display) announce(addr netip.AddrPort, url string) {
 	short := fmt.Sprintf("players: nc %s %d", addr.Addr(), addr.Port())
 	long := short + "   (or telnet; type help)"
 	if !d.terminal {
 		// The first output of all: the channel is empty, so this never
 		// waits, and the line is never dropped as a busy frame would be.
-		d.frames <- []byte(long + "\n")
+		lines := long + "\n"
+		if url != "" {
+			lines += "live view: " + url + "\n"
+		}
+		d.frames <- []byte(lines)
 		return
 	}
-	// Drawn at the top of every frame, within the frame's width.
-	switch {
-	case len(long) <= d.width:
-		d.join = long
-	case len(short) <= d.width:
-		d.join = short
-	default:
-		d.join = truncate(short, d.width)
+	// Drawn at the top of every frame, within the frame's width: the live
+	// view's address too, if there is room (a terminal of 60 columns or
+	// more has).
+	candidates := []string{long, short}
+	if url != "" {
+		view := "   live view: " + url
+		candidates = []string{long + view, short + view, short + "  " + url, short}
+	}
+	d.join = truncate(short, d.width)
+	for _, c := range candidates {
+		if len(c) <= d.width {
+			d.join = c
+			break
+		}
 	}
 }
 

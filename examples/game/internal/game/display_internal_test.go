@@ -23,7 +23,7 @@ func TestFramesLeaveNothingBehind(t *testing.T) {
 	require.NoError(t, d.close())
 	require.Equal(t, 4, d.status, "the status has 4 lines in a 42 columns wide frame")
 
-	d.announce(netip.MustParseAddrPort("[2001:db8:1234:5678:9abc:def0:1234:5678]:65535"))
+	d.announce(netip.MustParseAddrPort("[2001:db8:1234:5678:9abc:def0:1234:5678]:65535"), "")
 	for i := range d.cells {
 		d.cells[i] = byte(sim.Predator)
 	}
@@ -31,7 +31,7 @@ func TestFramesLeaveNothingBehind(t *testing.T) {
 	frames := d.draw(nil, []string{wide, wide, wide, wide, wide})
 	d.started = true // as emit does
 
-	d.announce(netip.MustParseAddrPort("127.0.0.1:7"))
+	d.announce(netip.MustParseAddrPort("127.0.0.1:7"), "")
 	clear(d.cells)
 	frames = d.draw(frames, []string{"short", "status"})
 
@@ -52,6 +52,30 @@ func TestFramesLeaveNothingBehind(t *testing.T) {
 		want = append(want, "")
 	}
 	assert.Equal(t, want, screen)
+}
+
+// TestJoinLineShowsTheLiveView: with --http the join line at the top of
+// the terminal's frames gives the live view's address too, when the frame
+// is wide enough for it.
+func TestJoinLineShowsTheLiveView(t *testing.T) {
+	addr, url := netip.MustParseAddrPort("127.0.0.1:40399"), "http://127.0.0.1:8080/"
+	for cols, want := range map[int]string{
+		90: "players: nc 127.0.0.1 40399   (or telnet; type help)   live view: http://127.0.0.1:8080/",
+		78: "players: nc 127.0.0.1 40399   live view: http://127.0.0.1:8080/",
+		62: "players: nc 127.0.0.1 40399   live view: http://127.0.0.1:8080/",
+		50: "players: nc 127.0.0.1 40399  http://127.0.0.1:8080/",
+		40: "players: nc 127.0.0.1 40399",
+	} {
+		d := newDisplay(nil, true, cols, 5) // the printer is not used
+		require.NoError(t, d.close())
+		d.announce(addr, url)
+		assert.Equal(t, want, d.join, "%d columns", cols)
+	}
+	var out strings.Builder
+	d := newDisplay(&out, false, 78, 22)
+	d.announce(addr, url)
+	require.NoError(t, d.close())
+	assert.Equal(t, "players: nc 127.0.0.1 40399   (or telnet; type help)\nlive view: http://127.0.0.1:8080/\n", out.String())
 }
 
 func TestFitLeavesRoomForTheSummary(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/orrery-go/orrery/examples/game/internal/scripts"
 	"github.com/orrery-go/orrery/examples/game/internal/sim"
 	"github.com/orrery-go/orrery/examples/internal/hdr"
+	"github.com/orrery-go/orrery/examples/internal/liveview"
 	"github.com/orrery-go/orrery/world"
 )
 
@@ -55,6 +56,12 @@ type Config struct {
 	// ProfileLabels labels each task's goroutine with its name for CPU
 	// profiles (asyncrt.Builder.ProfileLabels).
 	ProfileLabels bool
+	// HTTP, if set, is a loopback address ("127.0.0.1:8080"; port 0 picks
+	// one) to serve the live view on: the spectator page, its stream of
+	// snapshots and /metrics. Not with Headless.
+	HTTP string
+	// OnHTTP, if set, is told the live view's URL once it is served.
+	OnHTTP func(url string)
 }
 
 // Result is what a game produced.
@@ -101,6 +108,14 @@ func (c *Config) defaults() error {
 			c.Terminal = false
 		}
 	}
+	if c.HTTP != "" {
+		if c.Headless {
+			return errors.New("game: --http shows a live game; a headless run has nothing to watch (drop --headless or --http)")
+		}
+		if _, err := liveview.CheckAddr(c.HTTP); err != nil {
+			return fmt.Errorf("game: --http: %w", err)
+		}
+	}
 	switch {
 	case c.Headless && c.Ticks == 0:
 		return errors.New("game: a headless run needs a tick count")
@@ -118,8 +133,9 @@ var headlessStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // Run plays a game as cfg says and returns its result. If writing to
 // cfg.Out fails, the game plays on without a display, and Run returns
 // its result with the write error: the caller can still show the
-// summary (Result.Summary) elsewhere.
-func Run(ctx context.Context, cfg Config) (*Result, error) {
+// summary (Result.Summary) elsewhere. So it does if the live view's
+// server failed.
+func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
@@ -135,7 +151,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		defer cancel()
 	}
 	// The end of ctx (the duration, Ctrl-C) fires the shutdown signal.
-	b := asyncrt.NewBuilder().World(w).ShutdownOn(ctx).ProfileLabels(cfg.ProfileLabels)
+	// The live view's /metrics has the poll-duration histogram: it costs
+	// two clock reads a poll, so only then.
+	b := asyncrt.NewBuilder().World(w).ShutdownOn(ctx).ProfileLabels(cfg.ProfileLabels).MeasurePolls(cfg.HTTP != "")
 	if cfg.Headless {
 		b = b.Clock(asyncrt.NewSimClock(headlessStart))
 	}
@@ -144,6 +162,22 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer rt.Close()
+	var lv *live
+	if cfg.HTTP != "" {
+		if lv, err = startLive(&cfg, rt); err != nil {
+			return nil, err
+		}
+		// Before the runtime closes (deferred earlier): a scrape may still
+		// read its counters until the server is down.
+		defer func() {
+			if cerr := lv.close(); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("game: the live view: %w", cerr))
+			}
+		}()
+		if cfg.OnHTTP != nil {
+			cfg.OnHTTP(lv.srv.URL())
+		}
+	}
 
 	m := newMeter()
 	s.OnTickStart(func(uint64) { m.start() })
@@ -165,7 +199,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		defer func() { _ = d.close() }()
 	}
 	allocsBefore := m.allocs()
-	if err := asyncrt.Run(rt, func(t *asyncrt.Task) error { return play(t, s, &cfg, res, d, m) }); err != nil {
+	if err := asyncrt.Run(rt, func(t *asyncrt.Task) error { return play(t, s, &cfg, res, d, m, lv) }); err != nil {
 		if d != nil {
 			if werr := d.close(); werr != nil {
 				err = errors.Join(err, fmt.Errorf("writing the display: %w", werr))
@@ -196,7 +230,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 // play is the root task: it starts the spawner, the player server and the
 // display, and ends the game when told to (or after the headless ticks).
-func play(t *asyncrt.Task, s *sim.Sim, cfg *Config, res *Result, d *display, m *meter) error {
+func play(t *asyncrt.Task, s *sim.Sim, cfg *Config, res *Result, d *display, m *meter, lv *live) error {
 	game := asyncrt.NewCancellationToken()
 	tasks := asyncrt.NewJoinSet[error]()
 	tasks.Spawn(t, func(t *asyncrt.Task) error { return scripts.Spawner(t, s, game) }, asyncrt.Named("spawner"))
@@ -211,7 +245,12 @@ func play(t *asyncrt.Task, s *sim.Sim, cfg *Config, res *Result, d *display, m *
 		if cfg.OnListen != nil {
 			cfg.OnListen(srv.Addr())
 		}
-		d.announce(srv.Addr())
+		url := ""
+		if lv != nil {
+			url = lv.srv.URL()
+			tasks.SpawnFunc(t, func(t *asyncrt.Task) { lv.publish(t, s, srv, m, game) }, asyncrt.Named("live view"))
+		}
+		d.announce(srv.Addr(), url)
 		tasks.Spawn(t, func(t *asyncrt.Task) error { return srv.Serve(t, game) }, asyncrt.Named("players"))
 		tasks.SpawnFunc(t, func(t *asyncrt.Task) { d.run(t, s, srv, m, game) }, asyncrt.Named("display"))
 	}

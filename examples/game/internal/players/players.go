@@ -16,12 +16,14 @@ package players
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -123,7 +125,7 @@ func (srv *Server) Serve(t *asyncrt.Task, stop *asyncrt.CancellationToken) error
 				return err // the listener failed for good: only Serve closes it, below
 			}
 			srv.stats.Sessions++
-			ss := &session{srv: srv, conn: accept.Conn(), ctx: worldctx.Of(t)}
+			ss := &session{srv: srv, conn: accept.Conn(), ctx: worldctx.Of(t), id: srv.stats.Sessions}
 			srv.active[ss] = struct{}{}
 			srv.sessions.SpawnFunc(t, ss.run, asyncrt.Named("player session"))
 		}
@@ -150,10 +152,48 @@ func (srv *Server) Serve(t *asyncrt.Task, stop *asyncrt.CancellationToken) error
 	return acceptErr
 }
 
+// Player is a connected player, as a spectator sees them.
+type Player struct {
+	// ID is the session's number (the first player to join is 1).
+	ID uint64 `json:"id"`
+	// Addr is where the player connected from.
+	Addr string `json:"addr"`
+	// Ship tells whether the player has a ship in the arena; ShipID, X,
+	// Y, HP and Kills describe it.
+	Ship   bool    `json:"ship"`
+	ShipID uint32  `json:"shipId,omitempty"`
+	X      float64 `json:"x,omitempty"`
+	Y      float64 `json:"y,omitempty"`
+	HP     int32   `json:"hp,omitempty"`
+	Kills  int32   `json:"kills"`
+	// Commands counts the commands the player typed.
+	Commands uint64 `json:"commands"`
+}
+
+// Players lists the connected players by ID. It reads the World: call it
+// on the runtime's thread, inside a worldctx scope and outside any query.
+func (srv *Server) Players() []Player {
+	list := make([]Player, 0, len(srv.active))
+	s := srv.sim
+	for ss := range srv.active {
+		p := Player{ID: ss.id, Addr: ss.conn.RemoteAddr().String(), Kills: ss.kills, Commands: ss.commands}
+		if b, ok := s.Body(ss.ship); ok {
+			pos, _ := s.Position(ss.ship)
+			h, _ := s.Health(ss.ship)
+			p.Ship, p.ShipID, p.X, p.Y, p.HP, p.Kills = true, b.ID, pos.X, pos.Y, h.HP, s.Kills(ss.ship)
+		}
+		list = append(list, p)
+	}
+	slices.SortFunc(list, func(a, b Player) int { return cmp.Compare(a.ID, b.ID) })
+	return list
+}
+
 type session struct {
 	srv      *Server
 	conn     *socket.TCPConn
 	ctx      worldctx.Ctx
+	id       uint64 // the session's number, from 1
+	commands uint64
 	ship     ecs.Entity
 	kills    int32
 	watching bool
@@ -309,6 +349,7 @@ func (ss *session) command(t *asyncrt.Task, line string) (quit bool) {
 		return false
 	}
 	ss.srv.stats.Commands++
+	ss.commands++
 	fail := func(format string, args ...any) bool {
 		ss.srv.stats.Errors++
 		ss.say("error: "+format, args...)

@@ -210,6 +210,7 @@ type Sim struct {
 	living  *generic.Filter3[Body, Position, Senses]
 	shots   *generic.Filter3[Position, Expiry, Shooter]
 	all     *generic.Filter3[Body, Position, Velocity]
+	scorers *generic.Filter2[Body, Score]
 	items   []item
 	sensed  []Senses
 	damaged []damage
@@ -258,6 +259,7 @@ func New(w *world.World, cfg Config) (*Sim, error) {
 		living:   generic.NewFilter3[Body, Position, Senses](),
 		shots:    generic.NewFilter3[Position, Expiry, Shooter](),
 		all:      generic.NewFilter3[Body, Position, Velocity](),
+		scorers:  generic.NewFilter2[Body, Score](),
 	}
 	s.grid.init(arena.W, arena.H)
 	sched, err := w.AddSchedule("physics", world.FixedRate(cfg.TPS))
@@ -428,6 +430,16 @@ func (s *Sim) Each(fn func(b Body, p Position)) {
 	for q.Next() {
 		b, p, _ := q.Get()
 		fn(*b, *p)
+	}
+}
+
+// EachScore calls fn for every entity that keeps a score (every agent
+// and ship; only predators and ships kill), with its body and kills.
+func (s *Sim) EachScore(fn func(b Body, kills int32)) {
+	q := s.scorers.Query(s.w.ECS())
+	for q.Next() {
+		b, sc := q.Get()
+		fn(*b, sc.Kills)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/orrery-go/orrery/asyncrt"
+	"github.com/orrery-go/orrery/examples/internal/liveview"
 	"github.com/orrery-go/orrery/examples/trading/internal/engine"
 	"github.com/orrery-go/orrery/examples/trading/internal/exchange"
 	"github.com/orrery-go/orrery/examples/trading/internal/recording"
@@ -58,6 +59,12 @@ type Config struct {
 	// Strategy and Risk override the engine's defaults when set.
 	Strategy engine.StrategyConfig
 	Risk     engine.RiskLimits
+	// HTTP, if set, is a loopback address ("127.0.0.1:8080"; port 0 picks
+	// one) to serve the engine's live dashboard on, with /metrics. Live
+	// runs of the engine only (both roles, or the engine's).
+	HTTP string
+	// OnHTTP, if set, is told the dashboard's URL once it is served.
+	OnHTTP func(url string)
 }
 
 // Result is what a run produced.
@@ -96,6 +103,17 @@ func (c *Config) defaults() error {
 	}
 	if c.Backtest != "" && c.Record != "" {
 		return errors.New("app: record a live run or replay a recording, not both")
+	}
+	if c.HTTP != "" {
+		switch {
+		case c.Backtest != "":
+			return errors.New("app: --http shows live trading; a backtest is over in a moment (drop --backtest or --http)")
+		case c.Role == RoleExchange:
+			return errors.New("app: --http shows the engine's dashboard; the exchange alone has none (run the engine too, or drop --http)")
+		}
+		if _, err := liveview.CheckAddr(c.HTTP); err != nil {
+			return fmt.Errorf("app: --http: %w", err)
+		}
 	}
 	return nil
 }
@@ -167,7 +185,7 @@ func startExchange(stopOn context.Context, cfg *Config, feed netip.AddrPort) (*e
 	if err != nil {
 		return nil, err
 	}
-	rt, err := asyncrt.NewBuilder().Idle(cfg.idle()).ShutdownOn(stopOn).Build()
+	rt, err := asyncrt.NewBuilder().Idle(cfg.idle()).ShutdownOn(stopOn).MeasurePolls(cfg.HTTP != "").Build()
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +214,9 @@ func newEngine(stopOn context.Context, cfg *Config, clock asyncrt.Clock) (*engin
 	if err != nil {
 		return nil, err
 	}
-	b := asyncrt.NewBuilder().World(w).Idle(cfg.idle()).ShutdownOn(stopOn)
+	// With --http, /metrics has the poll-duration histogram: two clock
+	// reads a poll, so only then.
+	b := asyncrt.NewBuilder().World(w).Idle(cfg.idle()).ShutdownOn(stopOn).MeasurePolls(cfg.HTTP != "")
 	if clock != nil {
 		b = b.Clock(clock)
 	}
@@ -220,18 +240,44 @@ func startEngine(stopOn context.Context, cfg *Config) (*engineRun, error) {
 	return r, nil
 }
 
-// run trades until the runtime's shutdown signal fires.
-func (r *engineRun) run() (*engine.Report, error) {
+// run trades until the runtime's shutdown signal fires, publishing to the
+// live view if there is one.
+func (r *engineRun) run(lv *live) (*engine.Report, error) {
 	var rep *engine.Report
 	err := asyncrt.Run(r.rt, func(t *asyncrt.Task) error {
+		var publisher asyncrt.JoinHandle[struct{}]
+		stop := asyncrt.NewCancellationToken()
+		if lv != nil {
+			publisher = asyncrt.SpawnFunc(t, func(t *asyncrt.Task) { lv.publish(t, r.e, stop) }, asyncrt.Named("live view"))
+		}
 		var err error
 		rep, err = r.e.Run(t, t.Runtime().ShutdownToken())
+		if lv != nil {
+			stop.Cancel()
+			err = errors.Join(err, publisher.Wait(t))
+		}
 		return err
 	})
 	return rep, err
 }
 
-func runBoth(ctx context.Context, cfg *Config) (*Result, error) {
+// serveLive starts the live view if cfg asks for one; done stops it and
+// adds its error, if any, to *err.
+func serveLive(cfg *Config, runtimes map[string]*asyncrt.Runtime) (lv *live, done func(err *error), err error) {
+	if cfg.HTTP == "" {
+		return nil, func(*error) {}, nil
+	}
+	if lv, err = startLive(cfg, runtimes); err != nil {
+		return nil, nil, err
+	}
+	return lv, func(err *error) {
+		if cerr := lv.close(); cerr != nil {
+			*err = errors.Join(*err, fmt.Errorf("app: the live view: %w", cerr))
+		}
+	}, nil
+}
+
+func runBoth(ctx context.Context, cfg *Config) (_ *Result, err error) {
 	if cfg.FeedAddr == "" {
 		cfg.FeedAddr = "127.0.0.1:0"
 	}
@@ -252,10 +298,15 @@ func runBoth(ctx context.Context, cfg *Config) (*Result, error) {
 	defer xr.rt.Close()
 	cfg.OrderAddr, cfg.SnapshotAddr = xr.x.OrderAddr().String(), xr.x.SnapshotAddr().String()
 	er.e.SetExchange(cfg.OrderAddr, cfg.SnapshotAddr)
+	lv, liveDone, err := serveLive(cfg, map[string]*asyncrt.Runtime{"engine": er.rt, "exchange": xr.rt})
+	if err != nil {
+		return nil, err
+	}
+	defer liveDone(&err) // before the runtimes close: a scrape reads them
 
 	xdone := make(chan error, 1)
 	go func() { xdone <- xr.serve() }()
-	rep, err := er.run()
+	rep, err := er.run(lv)
 	xr.rt.ShutdownHandle().Trigger() // the engine is done: now the exchange
 	xerr := <-xdone
 	if err = errors.Join(err, xerr); err != nil {
@@ -321,14 +372,19 @@ func runExchange(ctx context.Context, cfg *Config) (*Result, error) {
 	return &Result{Exchange: &stats, Positions: xr.x.Positions(Username)}, nil
 }
 
-func runEngine(ctx context.Context, cfg *Config) (*Result, error) {
+func runEngine(ctx context.Context, cfg *Config) (_ *Result, err error) {
 	er, err := startEngine(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer er.rt.Close()
 	fmt.Fprintf(cfg.Out, "engine     feed on %v  orders to %s  snapshots from %s\n", er.e.FeedAddr(), cfg.OrderAddr, cfg.SnapshotAddr)
-	rep, err := er.run()
+	lv, liveDone, err := serveLive(cfg, map[string]*asyncrt.Runtime{"engine": er.rt})
+	if err != nil {
+		return nil, err
+	}
+	defer liveDone(&err)
+	rep, err := er.run(lv)
 	if err != nil {
 		return nil, err
 	}

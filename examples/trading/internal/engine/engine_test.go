@@ -80,10 +80,10 @@ func (r *recordingOf) add(kind byte, at time.Duration, data []byte) {
 	r.b = append(r.b, data...)
 }
 
-// TestBacktest runs a small recording through the whole engine: the feed,
-// the strategy on its schedule, the gateway and the venue, under the
-// simulated clock.
-func TestBacktest(t *testing.T) {
+// smallRecording is two instruments' feed over 200 ms: an aggressor
+// that fills the engine's bid, a gap and its snapshot, and an order of
+// the recording's own.
+func smallRecording(t *testing.T) *recording.Recording {
 	var rec recordingOf
 	ms := time.Millisecond
 	rec.add(recording.KindPacket, 0, packet(1,
@@ -105,10 +105,19 @@ func TestBacktest(t *testing.T) {
 	rec.add(recording.KindPacket, 200*ms, heartbeat(12))
 	r, err := recording.Parse(rec.b)
 	require.NoError(t, err)
+	return r
+}
 
+// TestBacktest runs a small recording through the whole engine: the feed,
+// the strategy on its schedule, the gateway and the venue, under the
+// simulated clock.
+func TestBacktest(t *testing.T) {
+	ms := time.Millisecond
+	r := smallRecording(t)
 	var lines bytes.Buffer
 	e, rt := newEngineRuntime(t, Config{Report: &lines, ReportEvery: 50 * ms, Seed: 1})
 	var rep *Report
+	var err error
 	on(t, rt, func(task *asyncrt.Task) {
 		rep, err = e.Backtest(task, r, nil)
 	})

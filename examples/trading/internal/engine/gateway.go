@@ -94,7 +94,10 @@ type Gateway struct {
 	wake           *asyncrt.Sender[struct{}]
 
 	latency *hdr.Histogram
-	clock   func() int64
+	// window, if set, also records each tick-to-trade: the live view's
+	// latency since its last look (Engine.Live).
+	window *hdr.Histogram
+	clock  func() int64
 	// ownRef is told the exchange reference of each accepted order.
 	ownRef func(ref uint64)
 	// changed is told when an order of an instrument is done or its quote
@@ -222,6 +225,9 @@ func (g *Gateway) Flush(t *asyncrt.Task) {
 			now := g.clock()
 			for _, t0 := range t0s {
 				_ = g.latency.Record(now - t0) // out-of-range values are counted by the histogram
+				if g.window != nil {
+					_ = g.window.Record(now - t0)
+				}
 			}
 			g.lastSent = t.Now()
 		}
