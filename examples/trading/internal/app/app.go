@@ -46,6 +46,9 @@ type Config struct {
 	CutEvery    time.Duration
 	// Spin makes the runtimes spin instead of parking when idle.
 	Spin bool
+	// SpinBeforePark makes the parking runtimes poll this long before they
+	// sleep (asyncrt.Builder.SpinBeforePark; 0: they sleep at once).
+	SpinBeforePark time.Duration
 	// Record is a file to record the feed to; Backtest a recording to
 	// replay instead of trading live.
 	Record, Backtest string
@@ -97,6 +100,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Duration < 0 {
 		return fmt.Errorf("app: duration %v must not be negative", c.Duration)
+	}
+	if c.SpinBeforePark < 0 || c.SpinBeforePark > 10*time.Millisecond {
+		return fmt.Errorf("app: spin before park %v must be within [0, 10ms]", c.SpinBeforePark)
 	}
 	if c.Backtest != "" && c.Role != RoleBoth {
 		return errors.New("app: a backtest runs the engine alone; drop the role")
@@ -185,7 +191,7 @@ func startExchange(stopOn context.Context, cfg *Config, feed netip.AddrPort) (*e
 	if err != nil {
 		return nil, err
 	}
-	rt, err := asyncrt.NewBuilder().Idle(cfg.idle()).ShutdownOn(stopOn).MeasurePolls(cfg.HTTP != "").Build()
+	rt, err := asyncrt.NewBuilder().Idle(cfg.idle()).SpinBeforePark(cfg.SpinBeforePark).ShutdownOn(stopOn).MeasurePolls(cfg.HTTP != "").Build()
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +222,7 @@ func newEngine(stopOn context.Context, cfg *Config, clock asyncrt.Clock) (*engin
 	}
 	// With --http, /metrics has the poll-duration histogram: two clock
 	// reads a poll, so only then.
-	b := asyncrt.NewBuilder().World(w).Idle(cfg.idle()).ShutdownOn(stopOn).MeasurePolls(cfg.HTTP != "")
+	b := asyncrt.NewBuilder().World(w).Idle(cfg.idle()).SpinBeforePark(cfg.SpinBeforePark).ShutdownOn(stopOn).MeasurePolls(cfg.HTTP != "")
 	if clock != nil {
 		b = b.Clock(clock)
 	}

@@ -92,6 +92,8 @@ func TestRunRejectsBadConfigurations(t *testing.T) {
 		"backtest+record":  {Backtest: "x.rec", Record: "y.rec"},
 		"no instruments":   {Duration: time.Second, Instruments: 0, Rate: 10},
 		"missing backtest": {Backtest: filepath.Join(t.TempDir(), "missing.rec")},
+		"spin window":      {Duration: time.Second, SpinBeforePark: time.Second},
+		"negative spin":    {Duration: time.Second, SpinBeforePark: -time.Microsecond},
 	} {
 		_, err := app.Run(context.Background(), cfg)
 		assert.Error(t, err, name)
