@@ -2,8 +2,8 @@ package server
 
 import (
 	"errors"
+	"log"
 	"net"
-	"time"
 
 	"github.com/orrery-go/orrery/asyncrt"
 	"github.com/orrery-go/orrery/asyncrt/socket"
@@ -58,14 +58,17 @@ func startOrrery(addr string, spin bool) (*Server, error) {
 }
 
 func acceptOrrery(t *asyncrt.Task, l *socket.TCPListener) {
+	// EMFILE and the like: logged once per burst, accepting paused 5 ms
+	// doubling to 1 s, the backlog taken when descriptors come back.
+	retry := socket.AcceptRetry{Log: func(format string, args ...any) { log.Printf("orrery server: "+format, args...) }}
 	for {
-		c, err := l.Accept(t)
+		c, err := retry.Accept(t, l)
 		if errors.Is(err, net.ErrClosed) {
 			return
 		}
-		if err != nil { // EMFILE and the like: let connections close, then go on
-			t.Sleep(time.Millisecond)
-			continue
+		if err != nil {
+			log.Printf("orrery server: no longer accepting: %v", err)
+			return
 		}
 		asyncrt.SpawnFunc(t, func(t *asyncrt.Task) { serveOrrery(c) }, asyncrt.Named("conn")).Detach()
 	}

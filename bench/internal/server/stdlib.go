@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"log"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/orrery-go/orrery/bench/internal/proto"
 )
@@ -36,14 +38,19 @@ func startStdlib(addr string) (*Server, error) {
 
 func (s *stdlibServer) accept() {
 	defer s.wg.Done()
+	var pause time.Duration // as net/http.Server.Serve: 5 ms doubling to 1 s
 	for {
 		c, err := s.ln.Accept()
 		if errors.Is(err, net.ErrClosed) {
 			return
 		}
-		if err != nil {
-			continue // a failed accept (EMFILE...): package net has already paused
+		if err != nil { // EMFILE and the like: package net does not pause
+			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+			log.Printf("stdlib server: %v; accepting again in %v", err, pause)
+			time.Sleep(pause)
+			continue
 		}
+		pause = 0
 		s.mu.Lock()
 		if s.done {
 			s.mu.Unlock()
