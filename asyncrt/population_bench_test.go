@@ -31,34 +31,19 @@ func sleepers(t *asyncrt.Task, n int) (stop func(*asyncrt.Task)) {
 // BenchmarkSpawnWithLive is SpawnAwait (a fresh coroutine per task) beside
 // 1k and 100k sleeping tasks.
 func BenchmarkSpawnWithLive(b *testing.B) {
-	for _, pop := range populations {
-		b.Run(pop.name, func(b *testing.B) {
-			rt := newBenchRuntime(b, asyncrt.NewBuilder())
-			_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
-				stop := sleepers(t, pop.n)
-				b.ReportAllocs()
-				for b.Loop() {
-					if _, err := asyncrt.Spawn(t, square).Await(t); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.StopTimer()
-				stop(t)
-				return struct{}{}
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-		})
-	}
+	benchSpawnWithLive(b, asyncrt.NewBuilder)
 }
 
 // BenchmarkSpawnPooledWithLive is SpawnWithLive on a runtime with a task
 // pool.
 func BenchmarkSpawnPooledWithLive(b *testing.B) {
+	benchSpawnWithLive(b, func() *asyncrt.Builder { return asyncrt.NewBuilder().TaskPool(16, false) })
+}
+
+func benchSpawnWithLive(b *testing.B, builder func() *asyncrt.Builder) {
 	for _, pop := range populations {
 		b.Run(pop.name, func(b *testing.B) {
-			rt := newBenchRuntime(b, asyncrt.NewBuilder().TaskPool(16, false))
+			rt := newBenchRuntime(b, builder())
 			_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) struct{} {
 				stop := sleepers(t, pop.n)
 				b.ReportAllocs()

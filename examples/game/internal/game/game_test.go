@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/orrery-go/orrery/examples/game/internal/game"
+	"github.com/orrery-go/orrery/examples/internal/lowfd"
 )
 
 func headless(t *testing.T, seed uint64) *game.Result {
@@ -194,55 +193,11 @@ func TestAcceptSurvivesRunningOutOfDescriptors(t *testing.T) {
 			}
 		}
 	})
-	// Go's own poller must exist before the descriptors run out: the
-	// players' connections below are handed to it.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	require.NoError(t, ln.Close())
-
-	// The players' sockets are made while descriptors are free: connecting
-	// takes no new one, and the kernel queues a loopback connection in the
-	// listener's backlog without waiting for the server's accept.
+	// The players' sockets are made while descriptors are free.
 	const queued = 3
-	var socks []int
-	defer func() {
-		for _, fd := range socks {
-			assert.NoError(t, unix.Close(fd))
-		}
-	}()
-	for range queued {
-		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		require.NoError(t, err)
-		socks = append(socks, fd)
-	}
-
-	var saved unix.Rlimit
-	require.NoError(t, unix.Getrlimit(unix.RLIMIT_NOFILE, &saved))
-	lowered := saved
-	lowered.Cur = min(saved.Cur, 1024) // bounds the loop below
-	require.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &lowered))
-	var fillers []int
-	release := func() {
-		for _, fd := range fillers {
-			assert.NoError(t, unix.Close(fd))
-		}
-		fillers = nil
-		assert.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &saved))
-	}
-	defer release()
-	for {
-		fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			require.ErrorIs(t, err, unix.EMFILE)
-			break
-		}
-		fillers = append(fillers, fd)
-	}
-	require.NotEmpty(t, fillers)
-	to := &unix.SockaddrInet4{Port: int(addr.Port()), Addr: addr.Addr().As4()}
-	for _, fd := range socks {
-		require.NoError(t, unix.Connect(fd, to))
-	}
+	clients := lowfd.NewClients(t, queued)
+	release := lowfd.Exhaust(t)
+	clients.Connect(addr)
 	for range 3 { // the server failed, paused, and tried again
 		select {
 		case err := <-acceptErrs:
@@ -255,12 +210,7 @@ func TestAcceptSurvivesRunningOutOfDescriptors(t *testing.T) {
 
 	// No new connection: the server's next try takes the queued players.
 	var players []*player
-	for len(socks) > 0 {
-		f := os.NewFile(uintptr(socks[0]), "player")
-		socks = socks[1:]
-		conn, err := net.FileConn(f) // a copy of the descriptor, on Go's poller
-		require.NoError(t, errors.Join(err, f.Close()))
-		defer conn.Close()
+	for _, conn := range clients.Adopt() {
 		require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
 		p := &player{t: t, conn: conn, r: bufio.NewReader(conn)}
 		assert.Contains(t, p.line(), "welcome", "a player who queued is welcomed")

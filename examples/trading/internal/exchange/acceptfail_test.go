@@ -1,10 +1,7 @@
 package exchange_test
 
 import (
-	"errors"
 	"fmt"
-	"net"
-	"os"
 	"testing"
 	"time"
 
@@ -12,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/orrery-go/orrery/examples/internal/lowfd"
 	"github.com/orrery-go/orrery/examples/trading/internal/exchange"
 	"github.com/orrery-go/orrery/examples/trading/internal/soupbin"
 )
@@ -36,54 +34,9 @@ func TestOrderPortSurvivesRunningOutOfDescriptors(t *testing.T) {
 		}
 	})
 	addr := r.x.OrderAddr()
-	// Go's own poller must exist before the descriptors run out: the
-	// clients' connections below are handed to it.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	require.NoError(t, ln.Close())
-
-	// The clients' sockets are made while descriptors are free: connecting
-	// takes no new one, and the kernel queues a loopback connection in the
-	// listener's backlog without waiting for the server's accept.
-	var socks []int
-	defer func() {
-		for _, fd := range socks {
-			assert.NoError(t, unix.Close(fd))
-		}
-	}()
-	for range queued {
-		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		require.NoError(t, err)
-		socks = append(socks, fd)
-	}
-
-	var saved unix.Rlimit
-	require.NoError(t, unix.Getrlimit(unix.RLIMIT_NOFILE, &saved))
-	lowered := saved
-	lowered.Cur = min(saved.Cur, 1024) // bounds the loop below
-	require.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &lowered))
-	var fillers []int
-	release := func() {
-		for _, fd := range fillers {
-			assert.NoError(t, unix.Close(fd))
-		}
-		fillers = nil
-		assert.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &saved))
-	}
-	defer release()
-	for {
-		fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			require.ErrorIs(t, err, unix.EMFILE)
-			break
-		}
-		fillers = append(fillers, fd)
-	}
-	require.NotEmpty(t, fillers)
-	to := &unix.SockaddrInet4{Port: int(addr.Port()), Addr: addr.Addr().As4()}
-	for _, fd := range socks {
-		require.NoError(t, unix.Connect(fd, to))
-	}
+	clients := lowfd.NewClients(t, queued)
+	release := lowfd.Exhaust(t)
+	clients.Connect(addr)
 	for range 3 { // the exchange failed, paused, and tried again
 		select {
 		case err := <-acceptErrs:
@@ -95,12 +48,7 @@ func TestOrderPortSurvivesRunningOutOfDescriptors(t *testing.T) {
 	release()
 
 	// No new connection: the exchange's next try takes the queued clients.
-	for i := 0; len(socks) > 0; i++ {
-		f := os.NewFile(uintptr(socks[0]), "client")
-		socks = socks[1:]
-		conn, err := net.FileConn(f) // a copy of the descriptor, on Go's poller
-		require.NoError(t, errors.Join(err, f.Close()))
-		t.Cleanup(func() { conn.Close() })
+	for i, conn := range clients.Adopt() {
 		require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
 		c := &client{t: t, conn: conn, r: soupbin.NewReader(conn, 64<<10)}
 		typ, _ := c.login(fmt.Sprintf("U%d", i), "pw", 0)
