@@ -145,8 +145,12 @@ func runScenario(t *testing.T, bin, tshark, dumpcap string, sc scenario) {
 		for _, m := range []string{"Enter Order", "Replace Order", "Cancel Order", "Accepted", "Replaced", "Canceled", "Executed"} {
 			assert.Positive(t, c.ouch[m], "OUCH %s messages", m)
 		}
-		assert.Positive(t, c.ouch["System Event"], "the exchange ends the day")
-		assert.Positive(t, c.soup["server Z"], "End of Session on the order session")
+		// The day's end reaches the sessions logged in at that moment:
+		// with sessions cut every second, the last one may be down then.
+		if !sc.drops {
+			assert.Positive(t, c.ouch["System Event"], "the exchange ends the day")
+		}
+		assert.Positive(t, c.soup["server Z"], "End of Session")
 	} else {
 		assert.Positive(t, c.soup["client R"], "client heartbeats")
 		assert.Positive(t, c.soup["server H"], "server heartbeats")
