@@ -35,24 +35,28 @@ type checker struct {
 	connList []*conn          // every connection
 	stocks   map[uint16]string
 
-	soup        map[string]int // SoupBinTCP packets, by direction and type
-	ouch        map[string]int // OUCH messages, by name
-	itchFeed    map[byte]int
-	itchSnap    map[byte]int
-	mold        map[string]int // MoldUDP64 packets: data, heartbeat, end of session
-	lastFeed    time.Time
-	nextSeq     uint64
-	ended       bool // the feed's End of Session went by
-	maxGap      map[string]time.Duration
-	maxGapAt    map[string]int // the frame that ended the largest gap
-	maxLogin    time.Duration
-	maxReply    time.Duration
-	unanswered  int
-	orderConns  int
-	snapConns   int
-	tcpFrames   int
-	feedPackets int
-	splits      int // segments split after a Login Accepted, see splitLoginAccepted
+	soup     map[string]int // SoupBinTCP packets, by direction and type
+	ouch     map[string]int // OUCH messages, by name
+	itchFeed map[byte]int
+	itchSnap map[byte]int
+	mold     map[string]int // MoldUDP64 packets: data, heartbeat, end of session
+	lastFeed time.Time
+	// The feed's longest silence between data packets: a heartbeat is due
+	// only when it exceeds the interval.
+	lastFeedData   time.Time
+	maxFeedDataGap time.Duration
+	nextSeq        uint64
+	ended          bool // the feed's End of Session went by
+	maxGap         map[string]time.Duration
+	maxGapAt       map[string]int // the frame that ended the largest gap
+	maxLogin       time.Duration
+	maxReply       time.Duration
+	unanswered     int
+	orderConns     int
+	snapConns      int
+	tcpFrames      int
+	feedPackets    int
+	splits         int // segments split after a Login Accepted, see splitLoginAccepted
 }
 
 // conn is one SoupBinTCP connection, order entry or snapshot.

@@ -154,7 +154,14 @@ func runScenario(t *testing.T, bin, tshark, dumpcap string, sc scenario) {
 	} else {
 		assert.Positive(t, c.soup["client R"], "client heartbeats")
 		assert.Positive(t, c.soup["server H"], "server heartbeats")
-		assert.Positive(t, c.mold["heartbeat"], "feed heartbeats")
+		// The seeded flow at 2 events a second usually leaves the feed
+		// quiet for a second or more, but not always: a heartbeat is due
+		// only then (and the gap check above holds the feed to it).
+		if c.maxFeedDataGap > interval {
+			assert.Positive(t, c.mold["heartbeat"], "feed heartbeats after %v without data", c.maxFeedDataGap)
+		} else {
+			t.Logf("the feed was never quiet for %v (longest: %v): no heartbeat was due", interval, c.maxFeedDataGap)
+		}
 		assert.Positive(t, c.soup["client O"], "the engine logs out")
 	}
 	if sc.drops {

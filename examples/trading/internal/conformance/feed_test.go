@@ -58,6 +58,12 @@ func (c *checker) feedPacket(cols []string) error {
 	}
 	// The dissector's header fields are the header's bytes.
 	seq, count := binary.BigEndian.Uint64(pkt[10:18]), binary.BigEndian.Uint16(pkt[18:20])
+	if count != moldHeartbeat && count != moldEndOfSession {
+		if !c.lastFeedData.IsZero() {
+			c.maxFeedDataGap = max(c.maxFeedDataGap, at.Sub(c.lastFeedData))
+		}
+		c.lastFeedData = at
+	}
 	if col("moldudp64.session") != string(pkt[:10]) || col("moldudp64.sequence") != strconv.FormatUint(seq, 10) ||
 		col("moldudp64.count") != strconv.Itoa(int(count)) {
 		c.fail(num, "MoldUDP64 header %q/%s/%s decoded from %x", col("moldudp64.session"), col("moldudp64.sequence"), col("moldudp64.count"), pkt[:20])
