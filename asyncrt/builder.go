@@ -198,10 +198,12 @@ func (b *Builder) Idle(s IdleStrategy) *Builder {
 // 0: it sleeps at once). Work that arrives within the window (a value on a
 // cross channel, a Notify, a packet) is taken without the cost of waking a
 // sleeping thread, some 15–50 µs on an idle machine; each spell of idleness
-// costs up to d of CPU, and none once the window has passed. A timer due
-// within the window ends it. With GOMAXPROCS=1 the runtime does not spin:
-// the goroutines that would send the work could not run meanwhile. d must
-// be within [0, 10 ms].
+// costs up to d of CPU, and none once the window has passed. The runtime
+// does not spin when a timer is due within the window (it sleeps until the
+// timer), nor with GOMAXPROCS=1, where the goroutines that would send the
+// work could not run meanwhile; and it spins at most a quarter of the stall
+// threshold, so that the watchdog never takes a spin for a stall. d must be
+// within [0, 10 ms].
 func (b *Builder) SpinBeforePark(d time.Duration) *Builder {
 	if d < 0 || d > 10*time.Millisecond {
 		b.errs = append(b.errs, fmt.Errorf("SpinBeforePark(%v): must be within [0, 10ms]", d))

@@ -226,6 +226,11 @@ func (rt *Runtime) idle(drainUntil time.Time) error {
 // that no timer is due within d.
 func (rt *Runtime) spin(d time.Duration) bool {
 	rt.counters.Spins++
+	if th := rt.cfg.stallThreshold; th > 0 {
+		// The watchdog sees a spin as the thread held: keep it well short
+		// of a stall.
+		d = min(d, th/4)
+	}
 	start := time.Now()
 	for i := 0; ; i++ {
 		if rt.attn.Load() != 0 {
