@@ -69,7 +69,7 @@ func (c *Clients) Adopt() []net.Conn {
 	var conns []net.Conn
 	for i, fd := range c.fds {
 		f := os.NewFile(uintptr(fd), "client")
-		c.fds[i] = -1 // f owns it now
+		c.fds[i] = -1                // f owns it now
 		conn, err := net.FileConn(f) // a copy of the descriptor
 		require.NoError(c.t, errors.Join(err, f.Close()))
 		c.t.Cleanup(func() { conn.Close() })
