@@ -1,3 +1,5 @@
+//go:build linux && (amd64 || arm64)
+
 // Package lowfd runs the test process out of file descriptors, for tests of
 // servers that must keep accepting after EMFILE: it makes client sockets
 // while descriptors are free, fills the rest, and connects the clients so
