@@ -2,6 +2,7 @@ package asyncrt_test
 
 import (
 	"iter"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -159,11 +160,16 @@ func BenchmarkTimeAfterFuncStop(b *testing.B) {
 	}
 }
 
+// wakeIdle is how long the wake benchmarks let the waker idle before each
+// wake-up: long enough for the runtime (or the receiving goroutine) to be
+// truly asleep, past any spin.
+const wakeIdle = 2 * time.Millisecond
+
 // BenchmarkCrossGoroutineWake measures waking a task of a parked runtime
-// from another goroutine. Each op is a round trip: the goroutine notifies,
-// the runtime wakes from epoll and resumes the task, the task acknowledges
-// over a buffered channel. The p50/p99 metrics are the wake alone: from
-// Notify to the task running.
+// from another goroutine, after wakeIdle of quiet. Each op is a round trip:
+// the goroutine notifies, the runtime wakes from epoll and resumes the task,
+// the task acknowledges over a buffered channel. The p50/p99 metrics are the
+// wake alone: from Notify to the task running.
 func BenchmarkCrossGoroutineWake(b *testing.B) {
 	rt := newBenchRuntime(b, asyncrt.NewBuilder())
 	n := asyncrt.NewNotify(rt)
@@ -187,7 +193,7 @@ func BenchmarkCrossGoroutineWake(b *testing.B) {
 	lat := make([]time.Duration, 0, 1<<20)
 	b.ReportAllocs()
 	for b.Loop() {
-		time.Sleep(20 * time.Microsecond) // let the runtime park
+		time.Sleep(wakeIdle) // let the runtime park
 		start := time.Now()
 		n.Notify()
 		woke := <-ack
@@ -203,29 +209,43 @@ func BenchmarkCrossGoroutineWake(b *testing.B) {
 }
 
 // BenchmarkGoroutineChanWake is the Go baseline for CrossGoroutineWake: a
-// goroutine blocked on a channel, woken by another, acknowledging back; the
-// metrics are the wake alone.
+// goroutine blocked on a channel, woken by another after wakeIdle,
+// acknowledging back; the metrics are the wake alone. In the Locked
+// variant the receiver holds its thread (runtime.LockOSThread), as the
+// runtime's goroutine does: the matching floor.
 func BenchmarkGoroutineChanWake(b *testing.B) {
-	wake, ack := make(chan struct{}), make(chan time.Time, 1)
-	go func() {
-		for range wake {
-			ack <- time.Now()
+	for _, locked := range []bool{false, true} {
+		name := "Plain"
+		if locked {
+			name = "Locked"
 		}
-	}()
-	lat := make([]time.Duration, 0, 1<<20)
-	b.ReportAllocs()
-	for b.Loop() {
-		time.Sleep(20 * time.Microsecond) // let the other goroutine block
-		start := time.Now()
-		wake <- struct{}{}
-		woke := <-ack
-		if len(lat) < cap(lat) {
-			lat = append(lat, woke.Sub(start))
-		}
+		b.Run(name, func(b *testing.B) {
+			wake, ack := make(chan struct{}), make(chan time.Time, 1)
+			go func() {
+				if locked {
+					runtime.LockOSThread()
+					defer runtime.UnlockOSThread()
+				}
+				for range wake {
+					ack <- time.Now()
+				}
+			}()
+			lat := make([]time.Duration, 0, 1<<20)
+			b.ReportAllocs()
+			for b.Loop() {
+				time.Sleep(wakeIdle) // let the other goroutine block
+				start := time.Now()
+				wake <- struct{}{}
+				woke := <-ack
+				if len(lat) < cap(lat) {
+					lat = append(lat, woke.Sub(start))
+				}
+			}
+			b.StopTimer()
+			close(wake)
+			reportPercentiles(b, lat)
+		})
 	}
-	b.StopTimer()
-	close(wake)
-	reportPercentiles(b, lat)
 }
 
 // BenchmarkSleepLateness measures how late a 1 ms sleep wakes, in Park and
