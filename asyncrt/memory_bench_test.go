@@ -55,29 +55,23 @@ func BenchmarkIdleTaskMemory(b *testing.B) {
 // BenchmarkIdleGoroutineMemory is the Go baseline: 100k goroutines blocked
 // on a channel receive.
 func BenchmarkIdleGoroutineMemory(b *testing.B) {
-	var per uint64
-	for b.Loop() {
-		before := inUse()
-		release := make(chan struct{})
-		done := make(chan struct{}, idlePopulation)
-		for range idlePopulation {
-			go func() {
-				<-release
-				done <- struct{}{}
-			}()
-		}
-		per = inUse() - before
-		close(release)
-		for range idlePopulation {
-			<-done
-		}
-	}
-	reportPerItem(b, per, idlePopulation)
+	benchIdleGoroutines(b, func(release <-chan struct{}) { <-release })
 }
 
 // BenchmarkIdleSleepingGoroutineMemory is the baseline closest to a
 // sleeping task: 100k goroutines waiting on a channel or a timer.
 func BenchmarkIdleSleepingGoroutineMemory(b *testing.B) {
+	benchIdleGoroutines(b, func(release <-chan struct{}) {
+		select {
+		case <-release:
+		case <-time.After(time.Hour): // a timer, as a sleeping task has
+		}
+	})
+}
+
+// benchIdleGoroutines measures 100k goroutines waiting in wait until
+// release is closed.
+func benchIdleGoroutines(b *testing.B, wait func(release <-chan struct{})) {
 	var per uint64
 	for b.Loop() {
 		before := inUse()
@@ -85,10 +79,7 @@ func BenchmarkIdleSleepingGoroutineMemory(b *testing.B) {
 		done := make(chan struct{}, idlePopulation)
 		for range idlePopulation {
 			go func() {
-				select {
-				case <-release:
-				case <-time.After(time.Hour): // a timer, as a sleeping task has
-				}
+				wait(release)
 				done <- struct{}{}
 			}()
 		}

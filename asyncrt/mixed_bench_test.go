@@ -139,7 +139,7 @@ func BenchmarkMixedLoadGoroutines(b *testing.B) {
 		for i := range mixedWorkers {
 			wg.Go(func() {
 				for range mixedRounds {
-					time.Sleep(mixedSleep)
+					time.Sleep(mixedSleep) // the workload, as t.Sleep in the twin
 					ch <- i
 				}
 			})
