@@ -98,9 +98,10 @@ type config struct {
 // Builder configures a [Runtime]. Its methods record options and return the
 // builder for chaining; an invalid option is reported by [Builder.Build].
 type Builder struct {
-	worlds []World
-	cfg    config
-	errs   []error
+	worlds  []World
+	network Network
+	cfg     config
+	errs    []error
 }
 
 // NewBuilder starts configuring a runtime with the default options.
@@ -374,7 +375,15 @@ func (b *Builder) Build() (*Runtime, error) {
 	if len(b.errs) > 0 {
 		return nil, fmt.Errorf("asyncrt: invalid runtime options: %w", errors.Join(b.errs...))
 	}
-	return start(b.worlds, b.cfg)
+	rt, err := start(b.worlds, b.cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := rt.attachNetwork(b.network); err != nil {
+		rt.Close()
+		return nil, err
+	}
+	return rt, nil
 }
 
 // New builds a runtime with the default options and no World.

@@ -2,6 +2,7 @@ package asyncrt
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -14,7 +15,8 @@ type CancellationToken struct {
 	cancelled atomic.Bool
 	mu        sync.Mutex
 	parent    *CancellationToken
-	children  map[*CancellationToken]struct{}
+	children  map[*CancellationToken]uint64 // the order each was made in
+	nextChild uint64
 	waiters   SharedWaitQueue
 	ctx       context.Context
 	ctxCancel context.CancelFunc
@@ -34,9 +36,10 @@ func (c *CancellationToken) Child() *CancellationToken {
 		return child
 	}
 	if c.children == nil {
-		c.children = make(map[*CancellationToken]struct{})
+		c.children = make(map[*CancellationToken]uint64)
 	}
-	c.children[child] = struct{}{}
+	c.nextChild++
+	c.children[child] = c.nextChild
 	c.mu.Unlock()
 	return child
 }
@@ -62,9 +65,15 @@ func (c *CancellationToken) Cancel() {
 			tok.mu.Unlock()
 			continue
 		}
+		// Children in the order they were made, last on top of the stack
+		// (so the first is cancelled first): the waiters wake in the same
+		// order on every run, as a deterministic simulation needs.
+		kids := make([]*CancellationToken, 0, len(tok.children))
 		for child := range tok.children {
-			stack = append(stack, child)
+			kids = append(kids, child)
 		}
+		slices.SortFunc(kids, func(a, b *CancellationToken) int { return cmpU64(tok.children[b], tok.children[a]) })
+		stack = append(stack, kids...)
 		tok.children = nil
 		cancel := tok.ctxCancel
 		tok.mu.Unlock()

@@ -261,7 +261,7 @@ func (r *RemoteHandle[T]) runOnRuntime(rt *Runtime) {
 		return
 	}
 	co.wdName.Store(nil) // a pooled coroutine may hold the last task's name
-	rec := rt.insertTask(r, co, rt.defaultWorld())
+	rec := rt.insertTask(r, co, rt.defaultWorld(), nil)
 	rec.remote, rec.detached = true, true
 	r.key = rec.key
 }

@@ -1,6 +1,8 @@
 package asyncrt
 
 import (
+	"slices"
+
 	"github.com/orrery-go/orrery/slab"
 )
 
@@ -147,8 +149,19 @@ func (s *JoinSet[T]) AbortAll() int {
 		return 0
 	}
 	s.rt.mustBeOnRuntime("JoinSet.AbortAll")
+	// In the order the members were spawned, so that they unwind in the
+	// same order on every run.
+	hs := make([]JoinHandle[T], 0, len(s.members))
+	ids := make(map[slab.Key]uint64, len(s.members))
+	for k, h := range s.members {
+		hs = append(hs, h)
+		if rec, ok := s.rt.tasks.Get(k); ok {
+			ids[k] = rec.id
+		}
+	}
+	slices.SortFunc(hs, func(a, b JoinHandle[T]) int { return cmpU64(ids[a.key], ids[b.key]) })
 	n := 0
-	for _, h := range s.members {
+	for _, h := range hs {
 		if h.Abort() {
 			n++
 		}

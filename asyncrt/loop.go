@@ -58,6 +58,7 @@ func (rt *Runtime) drive(root *taskRec, drainUntil time.Time) error {
 				rt.current = rec.task
 			}
 			rt.launching = rec.task
+			rt.counters.Digest = (rt.counters.Digest ^ rec.id) * digestPrime
 			var began time.Time
 			if measure {
 				began = time.Now()
@@ -117,6 +118,10 @@ func (rt *Runtime) drive(root *taskRec, drainUntil time.Time) error {
 		}
 	}
 }
+
+// digestPrime mixes events into Stats.Digest: each event multiplies, so
+// the digest depends on their order, not only on which happened.
+const digestPrime = 0x100000001b3
 
 // afterPoll handles what follows a poll outside the common case: a task
 // that finished, one that suspended while the World was busy, or deferred
@@ -337,6 +342,7 @@ func (rt *Runtime) fireTimers() {
 	now := rt.eventTime()
 	for ev, ok := rt.timers.Poll(now); ok; ev, ok = rt.timers.Poll(now) {
 		rt.counters.TimersFired++
+		rt.counters.Digest = (rt.counters.Digest ^ uint64(now)<<3 ^ uint64(ev.kind)) * digestPrime
 		rt.fire(ev)
 	}
 }
@@ -347,6 +353,7 @@ func (rt *Runtime) resume(rec *taskRec) {
 	t := rec.task
 	rt.current, rt.launching = t, t
 	rec.state = stateRunning
+	rt.counters.Digest = (rt.counters.Digest ^ rec.id) * digestPrime
 	began := rt.pollBegins()
 	if why, _ := t.next(); why == switchYield {
 		rt.enqueue(rec)
@@ -380,6 +387,7 @@ func (rt *Runtime) rejectBusySuspend(rec *taskRec, t *Task) {
 	rec.signal |= sigBusy
 	rec.state = stateRunning
 	rt.launching = t
+	rt.counters.Digest = (rt.counters.Digest ^ rec.id) * digestPrime
 	if why, _ := t.next(); why == switchYield {
 		rt.enqueue(rec)
 	}
@@ -396,6 +404,7 @@ func (rt *Runtime) runInline(rec *taskRec) {
 	caller := rt.current
 	rt.current, rt.launching = t, t
 	rec.state = stateRunning
+	rt.counters.Digest = (rt.counters.Digest ^ rec.id) * digestPrime
 	began := rt.pollBegins()
 	if why, _ := t.next(); why == switchYield {
 		rt.enqueue(rec)
@@ -437,6 +446,9 @@ func (rt *Runtime) finish(rec *taskRec, t *Task) {
 		t.rec = nil // a *Task kept past its function fails its checks from now on
 	}
 	rt.live--
+	if rec.node != nil {
+		rec.node.live--
+	}
 	switch err := rec.err.(type) {
 	case nil:
 		rt.counters.Completed++
@@ -469,7 +481,7 @@ func (rt *Runtime) finish(rec *taskRec, t *Task) {
 // insertTask records a new task run by coroutine co and queues it. While
 // Shutdown drains the runtime, the task is refused: it never runs and its
 // result is ErrClosed.
-func (rt *Runtime) insertTask(b runner, co *Task, w World) *taskRec {
+func (rt *Runtime) insertTask(b runner, co *Task, w World, node *Node) *taskRec {
 	c, err := rt.tasks.Claim()
 	if err != nil {
 		// Only an unbounded slab backs tasks; it fails only past 2^32 live
@@ -481,6 +493,10 @@ func (rt *Runtime) insertTask(b runner, co *Task, w World) *taskRec {
 	co.rec = rec
 	co.wdID.Store(rec.id) // for the stall watchdog, which reads it from its goroutine
 	co.world = w
+	if node != nil {
+		rec.node = node
+		node.live++
+	}
 	rt.live++
 	rt.counters.Spawned++
 	if rt.draining {

@@ -7,9 +7,10 @@ import (
 )
 
 // SpawnOption is an option of a spawn ([Spawn], [SpawnFunc] and the
-// JoinSet's): see [Named].
+// JoinSet's): see [Named] and [InNode].
 type SpawnOption struct {
 	name string
+	node *Node
 }
 
 // Named gives a task a name: it appears in stall reports, panics

@@ -93,6 +93,7 @@ type Runtime struct {
 	closeReport  *ShutdownStats // non-nil while Close unwinds tasks
 	draining     bool           // Shutdown: new spawns are refused
 	worlds       []*worldRun    // the Worlds given to the builder (world.go)
+	network      Network        // Builder.Network; nil: the operating system's
 	// cycleExtras counts reasons for endCycle to run every cycle: attached
 	// Worlds and registered descriptors.
 	cycleExtras int
@@ -346,7 +347,7 @@ func (rt *Runtime) request(req request) error {
 func (rt *Runtime) runRoot(root runner) error {
 	// The root's record stays put until it is consumed below: nobody else
 	// holds its handle.
-	rec := rt.insertTask(root, rt.newTask(false), rt.defaultWorld())
+	rec := rt.insertTask(root, rt.newTask(false), rt.defaultWorld(), nil)
 	if b, ok := root.(interface{ entryPC() uintptr }); ok {
 		rec.task.wdFn.Store(b.entryPC())
 	}
@@ -423,6 +424,13 @@ type Stats struct {
 	// PollTimes counts polls by duration, on a runtime built with
 	// Builder.MeasurePolls; it is empty otherwise.
 	PollTimes PollHistogram
+	// Digest is a running hash of the order of the runtime's events: every
+	// task poll (by task ID) and every timer that fired (with the time it
+	// fired at). Under a [SimClock], with no other goroutine feeding the
+	// runtime, the same program and inputs give the same digest on every
+	// run: print it to show two runs took the same path, event for event.
+	// On the real clock it differs from run to run.
+	Digest uint64
 }
 
 // Stats returns the runtime's counters. Called from one of the runtime's

@@ -126,7 +126,11 @@ func (rt *Runtime) coroutine() *Task {
 
 func spawnOn[T any](parent *Task, co *Task, b *body[T], pc uintptr, opts []SpawnOption) JoinHandle[T] {
 	rt := parent.rt
-	rec := rt.insertTask(b, co, parent.world)
+	node, w := parent.rec.node, parent.world
+	if len(opts) > 0 {
+		node, w = rt.placeTask(parent, opts)
+	}
+	rec := rt.insertTask(b, co, w, node)
 	co.wdFn.Store(pc) // named from pc lazily, only when a name is needed
 	if len(opts) > 0 {
 		co.wdName.Store(rt.nameOf(opts))

@@ -67,14 +67,18 @@ const (
 // generation, is what join handles and wakers hold, so that nothing stale can
 // reach a record that has been reused.
 type taskRec struct {
-	key   slab.Key
-	id    uint64
-	task  *Task  // the coroutine running this task; nil once done
-	body  runner // the user's function and its typed result
-	err   error  // ErrAborted, *PanicError or ErrGoexit once done
-	join  WaitQueue
+	key  slab.Key
+	id   uint64
+	task *Task  // the coroutine running this task; nil once done
+	body runner // the user's function and its typed result
+	err  error  // ErrAborted, *PanicError or ErrGoexit once done
+	join WaitQueue
+	qseq uint64 // sequence number of the task's ready-queue entry; 0 if none
+	// set is the JoinSet the task belongs to, told when it finishes.
+	set *joinSetCore
+	// node is the Node the task belongs to; nil for none.
+	node  *Node
 	state taskState
-	qseq  uint64 // sequence number of the task's ready-queue entry; 0 if none
 	// signal asks the task to stop at its next suspension point; any bit
 	// set sends it down the slow path (see unwind).
 	signal uint8
@@ -83,8 +87,6 @@ type taskRec struct {
 	remote bool
 	// refused: spawned while the runtime shuts down; it never runs.
 	refused bool
-	// set is the JoinSet the task belongs to, told when it finishes.
-	set *joinSetCore
 	// detached: no handle will ever await the result.
 	detached bool
 	// consumed: the result was taken or dropped; the record may be freed as
