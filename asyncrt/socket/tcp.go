@@ -2,181 +2,17 @@ package socket
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/orrery-go/orrery/asyncrt"
+	"github.com/orrery-go/orrery/asyncrt/simnet"
 )
-
-// sock is what TCP listeners, TCP connections and UDP sockets share: a
-// non-blocking descriptor registered with a runtime's poller through
-// asyncrt's public FD API.
-//
-// Everything but closed is set before the socket is handed to its user and
-// never changes, so any goroutine may read it. closed is set by the first
-// Close, on any goroutine; the descriptor itself is closed on the runtime's
-// thread (see asyncrt.FD.Close), so a system call made by a task never meets
-// a closed or reused descriptor number.
-type sock struct {
-	rt      *asyncrt.Runtime
-	reg     *asyncrt.FD
-	fd      int
-	network string
-	local   netip.AddrPort
-	remote  netip.AddrPort
-	family6 bool
-	closed  atomic.Bool
-	// drained: the last read was short, so it emptied the receive queue;
-	// the next Read waits for the poller's next edge before it reads
-	// (unless the poller saw a hangup). The runtime's thread only.
-	drained bool
-}
-
-// The two directions of a socket.
-const (
-	dirRead  = 0
-	dirWrite = 1
-)
-
-// init registers fd, which is closed on failure, as s.
-func (s *sock) init(t *asyncrt.Task, fd int, network string, family6 bool) error {
-	reg, err := asyncrt.RegisterFD(t, fd)
-	if err != nil {
-		unix.Close(fd)
-		return err
-	}
-	s.rt, s.reg, s.fd, s.network, s.family6 = t.Runtime(), reg, fd, network, family6
-	return nil
-}
-
-func (s *sock) opErr(op string, err error) error {
-	return opError(op, s.network, s.local, s.remote, err)
-}
-
-// anyGoroutine ends the misuse panics: the methods that need no task.
-const anyGoroutine = "only Close, the deadline setters and the address methods are safe from any goroutine"
-
-// mustBeOnThread panics unless the caller runs on the socket's runtime.
-func (s *sock) mustBeOnThread(op string) {
-	if !s.rt.OnThread() {
-		panic(fmt.Sprintf("socket: %s called from a goroutine that is not running its "+
-			"runtime: a socket belongs to the runtime that made it, which is "+
-			"single-threaded, so call it from one of that runtime's tasks; %s", op, anyGoroutine))
-	}
-}
-
-// callerTask returns the task calling an operation that, to fit a standard
-// interface (io.Reader, net.Conn), takes no *asyncrt.Task.
-func callerTask(rt *asyncrt.Runtime, op string) *asyncrt.Task {
-	if t := rt.CurrentTask(); t != nil {
-		return t
-	}
-	panic(fmt.Sprintf("socket: %s called from a goroutine that is not one of its runtime's "+
-		"tasks: a socket's reads and writes run on the runtime that made it, which is "+
-		"single-threaded, so call it from a task of that runtime, or hand the data across "+
-		"with asyncrt.Go from such a task, a channel (asyncrt.NewCrossChan) or "+
-		"asyncrt.SpawnRemote; %s", op, anyGoroutine))
-}
-
-// checkTask panics unless t is the calling task and belongs to the socket's
-// runtime: for the operations that take the *asyncrt.Task explicitly.
-func (s *sock) checkTask(t *asyncrt.Task, op string) {
-	t.Check(op)
-	if t.Runtime() != s.rt {
-		panic(fmt.Sprintf("socket: %s called by a task of another runtime: a socket belongs "+
-			"to the runtime that made it, so call it from a task of that runtime, or hand "+
-			"the work across with a channel (asyncrt.NewCrossChan) or asyncrt.SpawnRemote", op))
-	}
-}
-
-// closeSock closes the socket from any goroutine: later operations fail with
-// net.ErrClosed at once, and tasks waiting on it wake with net.ErrClosed as
-// soon as the runtime's thread has closed the descriptor.
-func (s *sock) closeSock() error {
-	if !s.closed.CompareAndSwap(false, true) {
-		return s.opErr("close", net.ErrClosed)
-	}
-	if err := s.reg.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
-		return s.opErr("close", err)
-	}
-	return nil
-}
-
-// setDeadlines sets deadlines from any goroutine (see asyncrt.FD).
-func (s *sock) setDeadlines(t time.Time, dirs ...int) error {
-	if s.closed.Load() {
-		return s.opErr("set deadline", net.ErrClosed)
-	}
-	for _, d := range dirs {
-		set := s.reg.SetReadDeadline
-		if d == dirWrite {
-			set = s.reg.SetWriteDeadline
-		}
-		if err := set(t); err != nil {
-			return s.opErr("set deadline", netErr(err))
-		}
-	}
-	return nil
-}
-
-// wait waits for direction dir after EAGAIN. It returns an error for the
-// caller to wrap, or nil to retry the system call.
-func (s *sock) wait(t *asyncrt.Task, dir int) error {
-	if dir == dirRead {
-		s.reg.ClearReadable()
-		return netErr(s.reg.WaitReadable(t))
-	}
-	s.reg.ClearWritable()
-	return netErr(s.reg.WaitWritable(t))
-}
-
-// notReady records that a short read emptied the receive queue.
-func (s *sock) notReady(dir int) {
-	if dir == dirRead {
-		s.reg.ClearReadable()
-	} else {
-		s.reg.ClearWritable()
-	}
-}
-
-// netErr turns the FD layer's os.ErrClosed into package net's error for a
-// closed connection.
-func netErr(err error) error {
-	if errors.Is(err, os.ErrClosed) {
-		return net.ErrClosed
-	}
-	return err
-}
-
-func (s *sock) setInt(level, opt, v int, name string) error {
-	s.mustBeOnThread("set " + name)
-	if s.closed.Load() {
-		return s.opErr("set "+name, net.ErrClosed)
-	}
-	if err := unix.SetsockoptInt(s.fd, level, opt, v); err != nil {
-		return s.opErr("set "+name, os.NewSyscallError("setsockopt", err))
-	}
-	return nil
-}
-
-func (s *sock) getInt(level, opt int, name string) (int, error) {
-	s.mustBeOnThread("get " + name)
-	if s.closed.Load() {
-		return 0, s.opErr("get "+name, net.ErrClosed)
-	}
-	v, err := unix.GetsockoptInt(s.fd, level, opt)
-	if err != nil {
-		return 0, s.opErr("get "+name, os.NewSyscallError("getsockopt", err))
-	}
-	return v, nil
-}
 
 // TCPListener accepts TCP connections on a runtime. Accept (and OnAccept's
 // Select case) must be called from a task of that runtime. Close, Addr and
@@ -197,6 +33,9 @@ func ListenTCP(t *asyncrt.Task, network, address string, opts ...Option) (*TCPLi
 	cfg := defaultSocketConfig()
 	if err := cfg.applyAll(kindListenTCP, opts); err != nil {
 		return nil, err
+	}
+	if simnet.For(t) != nil {
+		return simListenTCP(t, network, address, &cfg)
 	}
 	addrs, err := resolve(t, network, address, true, cfg.resolver)
 	if err != nil {
@@ -250,6 +89,9 @@ func ListenTCP(t *asyncrt.Task, network, address string, opts ...Option) (*TCPLi
 // loop should not end on them. [AcceptRetry.Accept] rides them out.
 func (l *TCPListener) Accept(t *asyncrt.Task) (*TCPConn, error) {
 	l.checkTask(t, "TCPListener.Accept")
+	if l.sim != nil {
+		return l.simAccept(t)
+	}
 	for {
 		c, again, err := l.tryAccept(t)
 		if !again {
@@ -298,6 +140,7 @@ func (l *TCPListener) tryAccept(t *asyncrt.Task) (c *TCPConn, again bool, err er
 type AcceptCase struct {
 	l     *TCPListener
 	ready *asyncrt.ReadyCase
+	sim   *simnet.AcceptCase // instead of ready, on a simulated network
 	c     *TCPConn
 	err   error
 }
@@ -309,6 +152,9 @@ type AcceptCase struct {
 // case of [AcceptRetry.OnAccept] rides them out, for an accept loop that
 // must survive them.
 func OnAccept(l *TCPListener) *AcceptCase {
+	if l.sim != nil {
+		return &AcceptCase{l: l, sim: simnet.OnAccept(l.sim.l)}
+	}
 	return &AcceptCase{l: l, ready: asyncrt.OnReadable(l.reg)}
 }
 
@@ -321,12 +167,19 @@ func (c *AcceptCase) Err() error { return c.err }
 // Begin implements asyncrt.SelectCase.
 func (c *AcceptCase) Begin(t *asyncrt.Task) {
 	c.l.checkTask(t, "OnAccept")
-	c.ready.Begin(t)
 	c.c, c.err = nil, nil
+	if c.sim != nil {
+		c.sim.Begin(t)
+		return
+	}
+	c.ready.Begin(t)
 }
 
 // Poll implements asyncrt.SelectCase.
 func (c *AcceptCase) Poll(t *asyncrt.Task) bool {
+	if c.sim != nil {
+		return c.simPoll(t)
+	}
 	conn, again, err := c.l.tryAccept(t)
 	if again {
 		return false
@@ -337,10 +190,22 @@ func (c *AcceptCase) Poll(t *asyncrt.Task) bool {
 }
 
 // Register implements asyncrt.SelectCase.
-func (c *AcceptCase) Register(t *asyncrt.Task) { c.ready.Register(t) }
+func (c *AcceptCase) Register(t *asyncrt.Task) {
+	if c.sim != nil {
+		c.sim.Register(t)
+		return
+	}
+	c.ready.Register(t)
+}
 
 // Unregister implements asyncrt.SelectCase.
-func (c *AcceptCase) Unregister(t *asyncrt.Task) { c.ready.Unregister(t) }
+func (c *AcceptCase) Unregister(t *asyncrt.Task) {
+	if c.sim != nil {
+		c.sim.Unregister(t)
+		return
+	}
+	c.ready.Unregister(t)
+}
 
 // Addr returns the listener's address. It is safe from any goroutine.
 func (l *TCPListener) Addr() net.Addr { return net.TCPAddrFromAddrPort(l.local) }
@@ -410,6 +275,9 @@ func DialTCP(t *asyncrt.Task, network, address string, opts ...Option) (*TCPConn
 	cfg := defaultSocketConfig()
 	if err := cfg.applyAll(kindDialTCP, opts); err != nil {
 		return nil, err
+	}
+	if simnet.For(t) != nil {
+		return simDialTCP(t, network, address, &cfg)
 	}
 	addrs, err := resolve(t, network, address, false, cfg.resolver)
 	if err != nil {
@@ -494,6 +362,9 @@ func dialOne(t *asyncrt.Task, network string, ap netip.AddrPort, cfg *socketConf
 // once the peer has closed its end and everything sent was read. It must be
 // called from a task of the connection's runtime.
 func (c *TCPConn) Read(b []byte) (int, error) {
+	if c.sim != nil {
+		return c.simRead(b)
+	}
 	t := callerTask(c.rt, "TCPConn.Read")
 	if len(b) == 0 {
 		if c.closed.Load() {
@@ -548,6 +419,9 @@ func (c *TCPConn) Read(b []byte) (int, error) {
 // returns an error (and how much was written) only if it could not write it
 // all. It must be called from a task of the connection's runtime.
 func (c *TCPConn) Write(b []byte) (int, error) {
+	if c.sim != nil {
+		return c.simWrite(b)
+	}
 	t := callerTask(c.rt, "TCPConn.Write")
 	written := 0
 	for {
@@ -593,6 +467,9 @@ func (c *TCPConn) CloseRead() error { return c.shutdown(unix.SHUT_RD, "TCPConn.C
 func (c *TCPConn) CloseWrite() error { return c.shutdown(unix.SHUT_WR, "TCPConn.CloseWrite") }
 
 func (c *TCPConn) shutdown(how int, op string) error {
+	if c.sim != nil {
+		return c.simShutdown(how, op)
+	}
 	c.mustBeOnThread(op)
 	if c.closed.Load() {
 		return c.opErr("shutdown", net.ErrClosed)
@@ -658,6 +535,9 @@ func (c *TCPConn) SetKeepAlive(on bool, period time.Duration) error {
 	if on && period < time.Second {
 		return c.opErr("set keepalive", errors.New("period must be at least 1s"))
 	}
+	if c.sim != nil {
+		return nil // no effect in simulation
+	}
 	return c.opErr("set keepalive", setKeepAlive(c.fd, on, period))
 }
 
@@ -669,6 +549,9 @@ func (c *TCPConn) SetLinger(sec int) error {
 	c.mustBeOnThread("TCPConn.SetLinger")
 	if c.closed.Load() {
 		return c.opErr("set linger", net.ErrClosed)
+	}
+	if c.sim != nil {
+		return nil // no effect in simulation
 	}
 	l := unix.Linger{Onoff: 1, Linger: int32(sec)}
 	if sec < 0 {

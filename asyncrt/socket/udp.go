@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/orrery-go/orrery/asyncrt"
+	"github.com/orrery-go/orrery/asyncrt/simnet"
 )
 
 // UDPConn is a UDP socket on a runtime, bound and optionally connected.
@@ -48,6 +49,9 @@ func openUDP(t *asyncrt.Task, network, address string, bind bool, opts []Option)
 	cfg := defaultSocketConfig()
 	if err := cfg.applyAll(kindUDP, opts); err != nil {
 		return nil, err
+	}
+	if simnet.For(t) != nil {
+		return simOpenUDP(t, network, address, bind, op, &cfg)
 	}
 	addrs, err := resolve(t, network, address, bind, cfg.resolver)
 	if err != nil {
@@ -108,6 +112,9 @@ func (c *UDPConn) RecvFrom(b []byte) (int, netip.AddrPort, error) {
 }
 
 func (c *UDPConn) recvFrom(t *asyncrt.Task, b []byte) (int, netip.AddrPort, error) {
+	if c.sim != nil {
+		return c.simRecvFrom(t, b)
+	}
 	var sa unix.RawSockaddrAny
 	n, err := c.recv(t, b, &sa)
 	if err != nil {
@@ -123,6 +130,10 @@ func (c *UDPConn) Recv(b []byte) (int, error) {
 }
 
 func (c *UDPConn) recv(t *asyncrt.Task, b []byte, sa *unix.RawSockaddrAny) (int, error) {
+	if c.sim != nil {
+		n, _, err := c.simRecvFrom(t, b)
+		return n, err
+	}
 	for {
 		if c.closed.Load() {
 			return 0, c.opErr("read", net.ErrClosed)
@@ -151,6 +162,9 @@ func (c *UDPConn) sendTo(t *asyncrt.Task, b []byte, addr netip.AddrPort) (int, e
 	if !addr.IsValid() {
 		return 0, c.opErr("write", errors.New("invalid destination address"))
 	}
+	if c.sim != nil {
+		return c.simSendTo(t, b, addr)
+	}
 	var sa unix.RawSockaddrAny
 	salen := putSockaddr(&sa, addr, c.family6)
 	return c.send(t, b, &sa, salen)
@@ -163,6 +177,9 @@ func (c *UDPConn) Send(b []byte) (int, error) {
 }
 
 func (c *UDPConn) send(t *asyncrt.Task, b []byte, sa *unix.RawSockaddrAny, salen uint32) (int, error) {
+	if c.sim != nil {
+		return c.simSend(t, b)
+	}
 	for {
 		if c.closed.Load() {
 			return 0, c.opErr("write", net.ErrClosed)
@@ -297,6 +314,9 @@ func (c *UDPConn) membership(ifi *net.Interface, group netip.Addr, join bool) er
 	if !group.IsMulticast() {
 		return c.opErr(op, &net.AddrError{Err: "not a multicast address", Addr: group.String()})
 	}
+	if c.sim != nil {
+		return c.simMembership(op, group, join)
+	}
 	index := 0
 	if ifi != nil {
 		index = ifi.Index
@@ -377,6 +397,9 @@ func (c *UDPConn) SetMulticastInterface(ifi *net.Interface) error {
 	c.mustBeOnThread("UDPConn.SetMulticastInterface")
 	if c.closed.Load() {
 		return c.opErr("set multicast interface", net.ErrClosed)
+	}
+	if c.sim != nil {
+		return nil // no effect in simulation
 	}
 	mreq := &unix.IPMreqn{Ifindex: int32(ifi.Index)}
 	if err := unix.SetsockoptIPMreqn(c.fd, unix.IPPROTO_IP, unix.IP_MULTICAST_IF, mreq); err != nil {
