@@ -70,6 +70,13 @@ type Config struct {
 	DropRate float64
 	// CutEvery cuts every logged-in order session this often (0: never).
 	CutEvery time.Duration
+	// Partition, if set, plays a network partition between the exchange
+	// and its users for this long at a time, at times drawn from Seed (see
+	// PartitionGap): feed packets are lost, and the order and snapshot
+	// connections carry nothing either way (what is sent waits, as TCP's
+	// retransmissions would make it) until the link heals. A simulation
+	// (package simnet) partitions its network instead and leaves this 0.
+	Partition time.Duration
 	// Feed is where market-data packets go. It must be a loopback address:
 	// a real exchange multicasts, this one only ever talks to this machine.
 	Feed netip.AddrPort
@@ -106,6 +113,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("exchange: DropRate = %v, want [0, 1)", c.DropRate)
 	case c.CutEvery < 0:
 		return fmt.Errorf("exchange: CutEvery = %v must not be negative", c.CutEvery)
+	case c.Partition < 0:
+		return fmt.Errorf("exchange: Partition = %v must not be negative", c.Partition)
 	case !c.Feed.IsValid() || !c.Feed.Addr().IsLoopback() || c.Feed.Port() == 0:
 		return fmt.Errorf("exchange: Feed = %v: want a loopback address with a port", c.Feed)
 	case len(c.Users) == 0:
@@ -155,6 +164,9 @@ type Stats struct {
 	// twice).
 	Executions, UserFills                              uint64
 	Logins, LoginRejects, Disconnects, Cuts, Snapshots uint64
+	// Partitions counts the partitions played (Config.Partition), and
+	// FeedPartitioned the feed packets they lost.
+	Partitions, FeedPartitioned uint64
 	// DisconnectCancels counts orders cancelled by cancel-on-disconnect.
 	DisconnectCancels uint64
 	// Malformed counts packets and messages that could not be decoded;
@@ -199,11 +211,17 @@ type Exchange struct {
 	nextMatch uint64
 	flowRng   *rand.Rand
 	dropRng   *rand.Rand
-	midnight  time.Time
-	now       time.Time // the current step's time
-	fills     []book.Fill
-	msg       []byte
-	feed      feedPublisher
+	partRng   *rand.Rand
+	// down is whether a played partition (Config.Partition) cuts the
+	// exchange off from its users; its watchers wait for the link.
+	down *tasksync.Watch[bool]
+	// quiet: Quiesce stopped the faults.
+	quiet    bool
+	midnight time.Time
+	now      time.Time // the current step's time
+	fills    []book.Fill
+	msg      []byte
+	feed     feedPublisher
 
 	orderLn, snapLn *socket.TCPListener
 	// Each listener's pacing through failed accepts (EMFILE and its like).
@@ -232,7 +250,9 @@ func New(cfg Config) (*Exchange, error) {
 		msg:     make([]byte, 0, 128), // room for any message: encoding never allocates
 		flowRng: rand.New(rand.NewPCG(cfg.Seed, 0x6f72646572)),
 		dropRng: rand.New(rand.NewPCG(cfg.Seed, 0x64726f70)),
+		partRng: rand.New(rand.NewPCG(cfg.Seed, 0x70617274)),
 		open:    tasksync.NewWatch(0),
+		down:    tasksync.NewWatch(false),
 	}
 	for i := range cfg.Instruments {
 		name := fmt.Sprintf("SYM%04d", i+1)
@@ -285,11 +305,14 @@ func (x *Exchange) Start(t *asyncrt.Task) error {
 		x.orderLn.Close()
 		return fmt.Errorf("exchange: snapshots: %w", err)
 	}
-	network := "udp4"
+	// The feed socket only sends, and only to Feed, a loopback address
+	// (validate checks it); the kernel, or a simulated network, picks the
+	// source address the route to it needs.
+	network, any := "udp4", netip.IPv4Unspecified()
 	if x.cfg.Feed.Addr().Is6() {
-		network = "udp6"
+		network, any = "udp6", netip.IPv6Unspecified()
 	}
-	udp, err := socket.ListenUDP(t, network, netip.AddrPortFrom(x.cfg.Feed.Addr(), 0).String(), socket.WriteBuffer(4<<20))
+	udp, err := socket.ListenUDP(t, network, netip.AddrPortFrom(any, 0).String(), socket.WriteBuffer(4<<20))
 	if err != nil {
 		x.orderLn.Close()
 		x.snapLn.Close()
@@ -336,12 +359,16 @@ func (x *Exchange) Serve(t *asyncrt.Task, stop *asyncrt.CancellationToken) error
 	if x.cfg.CutEvery > 0 {
 		tasks.SpawnFunc(t, x.cutSessions)
 	}
+	if x.cfg.Partition > 0 {
+		tasks.SpawnFunc(t, x.playPartitions)
+	}
 	x.setNow(t)
 	x.feed.add(t, x.systemEvent(itch.EventStartOfMessages))
 	x.feed.add(t, x.systemEvent(itch.EventStartOfMarketHours))
 	x.feed.flush(t)
 
 	stop.Cancelled(t)
+	x.down.Send(false) // the day ends on a working link
 	x.orderLn.Close()
 	x.snapLn.Close()
 	// End the day on every order session and give the writers a moment to
@@ -419,6 +446,55 @@ func (x *Exchange) Positions(username string) []Position {
 		}
 	}
 	return out
+}
+
+// PartitionGap draws how long the link stays up before the next partition
+// of length d: uniformly from [d, 3d), so that cuts come at seeded times,
+// never back to back.
+func PartitionGap(rng *rand.Rand, d time.Duration) time.Duration {
+	return d + time.Duration(rng.Int64N(int64(2*d)))
+}
+
+// playPartitions plays Config.Partition's partitions until aborted or
+// quiesced.
+func (x *Exchange) playPartitions(t *asyncrt.Task) {
+	d := x.cfg.Partition
+	for {
+		t.Sleep(PartitionGap(x.partRng, d))
+		if x.quiet {
+			return
+		}
+		x.stats.Partitions++
+		x.down.Send(true)
+		t.Sleep(d)
+		x.down.Send(false)
+	}
+}
+
+// Quiesce stops the faults the exchange plays (drops, cuts, partitions)
+// from now on, and heals a partition under way: a simulation's quiet phase,
+// after which whatever the faults left unresolved must resolve. Call it
+// from the exchange's runtime.
+func (x *Exchange) Quiesce() {
+	x.quiet = true
+	x.down.Send(false)
+}
+
+// awaitLink returns once no played partition cuts the exchange off.
+func (x *Exchange) awaitLink(t *asyncrt.Task) {
+	sub := x.down.Subscribe()
+	for {
+		if down, _ := sub.BorrowAndUpdate(); !down {
+			return
+		}
+		_, _ = asyncrt.Select(t, tasksync.OnChanged(sub))
+	}
+}
+
+// linkDown reports whether a played partition cuts the exchange off.
+func (x *Exchange) linkDown() bool {
+	down, _ := x.down.Borrow()
+	return down
 }
 
 // setNow fixes the time stamped on the messages of the current step.

@@ -49,7 +49,7 @@ func (f *feedPublisher) flush(t *asyncrt.Task) {
 	if f.b.Count() == 0 {
 		return
 	}
-	if f.x.cfg.DropRate > 0 && f.x.dropRng.Float64() < f.x.cfg.DropRate {
+	if f.x.cfg.DropRate > 0 && f.x.dropRng.Float64() < f.x.cfg.DropRate && !f.x.quiet {
 		f.x.stats.FeedDropped++
 	} else {
 		f.send(t, f.b.Bytes())
@@ -60,8 +60,13 @@ func (f *feedPublisher) flush(t *asyncrt.Task) {
 
 func (f *feedPublisher) send(t *asyncrt.Task, pkt []byte) {
 	// A send error (the receiver's port closed, say) is a lost packet, as it
-	// would be on a network; the receiver's gap detection covers it.
-	_, _ = f.conn.SendTo(pkt, f.x.cfg.Feed)
+	// would be on a network; the receiver's gap detection covers it. So is
+	// a packet sent while a played partition cuts the link.
+	if f.x.linkDown() {
+		f.x.stats.FeedPartitioned++
+	} else {
+		_, _ = f.conn.SendTo(pkt, f.x.cfg.Feed)
+	}
 	f.lastSend = t.Now()
 }
 

@@ -135,7 +135,9 @@ func (s *session) writer(t *asyncrt.Task) {
 			s.queue(soupbin.TypeServerHeartbeat, nil)
 		}
 		// Only a write restarts the quiet interval: the wake-up the
-		// heartbeat's own queue call leaves behind writes nothing.
+		// heartbeat's own queue call leaves behind writes nothing. A
+		// played partition holds the bytes until the link heals.
+		s.x.awaitLink(t)
 		if s.flush() {
 			s.lastSent = t.Now()
 		}
@@ -148,14 +150,16 @@ func (s *session) writer(t *asyncrt.Task) {
 // readPacket reads one SoupBinTCP packet into buf (which keeps any bytes
 // past it), waiting at most until deadline.
 type packetReader struct {
+	t    *asyncrt.Task
+	x    *Exchange
 	conn *socket.TCPConn
 	buf  []byte
 	off  int // start of unparsed bytes
 	end  int
 }
 
-func newPacketReader(conn *socket.TCPConn) *packetReader {
-	return &packetReader{conn: conn, buf: make([]byte, 64<<10)}
+func newPacketReader(t *asyncrt.Task, x *Exchange, conn *socket.TCPConn) *packetReader {
+	return &packetReader{t: t, x: x, conn: conn, buf: make([]byte, 64<<10)}
 }
 
 // next returns the next packet; its payload is valid until the next call.
@@ -173,6 +177,7 @@ func (r *packetReader) next() (typ byte, payload []byte, err error) {
 			r.end = copy(r.buf, r.buf[r.off:r.end])
 			r.off = 0
 		}
+		r.x.awaitLink(r.t) // a played partition: nothing arrives until it heals
 		m, err := r.conn.Read(r.buf[r.end:])
 		if err != nil {
 			return 0, nil, err
@@ -219,7 +224,7 @@ func (x *Exchange) login(t *asyncrt.Task, conn *socket.TCPConn, r *packetReader,
 
 func (x *Exchange) serveOrders(t *asyncrt.Task, conn *socket.TCPConn) {
 	defer conn.Close()
-	r := newPacketReader(conn)
+	r := newPacketReader(t, x, conn)
 	u, req := x.login(t, conn, r, false)
 	if u == nil {
 		return
@@ -311,6 +316,9 @@ func (x *Exchange) cancelOnDisconnect(t *asyncrt.Task, u *user) {
 func (x *Exchange) cutSessions(t *asyncrt.Task) {
 	for {
 		t.Sleep(x.cfg.CutEvery)
+		if x.quiet {
+			return
+		}
 		for _, u := range x.userIDs {
 			if u.sess != nil && !u.sess.gone {
 				x.stats.Cuts++

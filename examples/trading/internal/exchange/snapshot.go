@@ -15,7 +15,7 @@ import (
 // feed message can slip between the books and the sequence number.
 func (x *Exchange) serveSnapshot(t *asyncrt.Task, conn *socket.TCPConn) {
 	defer conn.Close()
-	r := newPacketReader(conn)
+	r := newPacketReader(t, x, conn)
 	if u, _ := x.login(t, conn, r, true); u == nil {
 		return
 	}
@@ -39,5 +39,6 @@ func (x *Exchange) serveSnapshot(t *asyncrt.Task, conn *socket.TCPConn) {
 	msg = itch.EndOfSnapshot{Seq: x.feed.nextSeq}.AppendTo(msg[:0]) // where the live feed continues
 	out, _ = soupbin.AppendPacket(out, soupbin.TypeSequencedData, msg)
 	out, _ = soupbin.AppendPacket(out, soupbin.TypeEndOfSession, nil)
+	x.awaitLink(t)
 	_, _ = conn.Write(out) // a client gone meanwhile simply asks again
 }
