@@ -164,6 +164,14 @@ func (e *Engine) SetExchange(orderAddr, snapshotAddr string) {
 	e.cfg.OrderAddr, e.cfg.SnapshotAddr = orderAddr, snapshotAddr
 }
 
+// Settled reports whether the engine has nothing in flight: its order
+// session is up, every request it sent has been answered, and its feed is
+// not recovering from a gap. A simulation waits for it after its faults
+// stop, so that the books it checks are final.
+func (e *Engine) Settled() bool {
+	return e.gw.Ready() && e.gw.Unanswered() == 0 && e.feed != nil && !e.feed.Recovering()
+}
+
 // FeedAddr is the bound feed address.
 func (e *Engine) FeedAddr() netip.AddrPort { return e.udp.LocalAddrPort() }
 
@@ -425,7 +433,9 @@ func (e *Engine) session(t *asyncrt.Task, bo *asyncrt.Backoff) error {
 		case soupbin.TypeSequencedData:
 			e.strat.now = t.Now()
 			e.gw.onSequenced(payload)
-		case soupbin.TypeServerHeartbeat, soupbin.TypeDebug:
+		case soupbin.TypeServerHeartbeat:
+			e.gw.serverHeartbeat()
+		case soupbin.TypeDebug:
 		case soupbin.TypeEndOfSession:
 			return errSessionEnded
 		default:

@@ -136,6 +136,18 @@ func (g *Gateway) Fills() []Fill { return g.fills }
 // OpenOrders counts orders not yet done.
 func (g *Gateway) OpenOrders() int { return len(g.orders) }
 
+// Unanswered returns the number of orders, replaces and cancels sent that
+// the exchange has not answered yet (nor were found lost).
+func (g *Gateway) Unanswered() int {
+	n := 0
+	for _, o := range g.orders {
+		if o.state == stPendingNew || o.state == stPendingCancel {
+			n++
+		}
+	}
+	return n
+}
+
 // RiskRejects returns the refusals by reason.
 func (g *Gateway) RiskRejects() [numRejectReasons]uint64 { return g.risk.Rejects }
 
@@ -405,8 +417,20 @@ func (g *Gateway) quoteSide(o *order) (*instrument, *QuoteSide) {
 	return in, &in.quote.Ask
 }
 
+// serverHeartbeat runs the sweep, if it has not run on this connection: a
+// SoupBinTCP server sends a heartbeat only after a quiet interval, so one
+// that arrives after the login follows the whole replay of what the client
+// missed. Without it, requests lost with a connection would stay pending
+// for as long as the strategy sends nothing new, and it sends nothing new
+// while its quotes wait on them.
+func (g *Gateway) serverHeartbeat() {
+	if !g.swept {
+		g.sweep()
+	}
+}
+
 // sweep runs at the first answer to an order or replace first sent on the
-// current connection. The exchange replays what a client missed before it
+// current connection, or at its first server heartbeat. The exchange replays what a client missed before it
 // reads anything new, so by then every answer to an earlier connection's
 // requests has arrived: a request still unanswered never reached the
 // exchange, and is lost.
