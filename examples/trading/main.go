@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -37,7 +38,10 @@ func main() {
 	flag.StringVar(&cfg.FeedAddr, "feed-addr", "127.0.0.1:31001", "UDP feed address (loopback), for --role exchange|engine")
 	flag.Float64Var(&cfg.DropRate, "drop-rate", 0, "fraction of feed packets the exchange drops")
 	flag.DurationVar(&cfg.CutEvery, "cut-every", 0, "the exchange cuts the order session this often (0: never)")
+	flag.BoolVar(&cfg.Sim, "sim", false, "run both sides as hosts of a simulated network under a simulated clock: --duration is simulated time, and the same command prints the same report and digest")
+	flag.DurationVar(&cfg.Partition, "partition", 0, "cut the engine off from the exchange for this long at a time, at seeded times (0: never)")
 	flag.StringVar(&cfg.HTTP, "http", "", "serve the engine's live dashboard, and /metrics, on `ADDR`, a loopback address such as 127.0.0.1:8080 (port 0 picks one)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to `FILE`")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "trading: unexpected arguments %q\n", flag.Args())
@@ -52,10 +56,36 @@ func main() {
 	// the final report printed.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	cfg.Err = os.Stderr
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "trading:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "trading: cpu profile:", err)
+			os.Exit(1)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				fmt.Fprintln(os.Stderr, "trading: cpu profile:", err)
+			}
+		}()
+	}
 	res, err := app.Run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "trading:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
+	}
+	if res.Sim != nil {
+		// Wall-clock figures vary from run to run: stderr, so that stdout
+		// is the same for the same command.
+		fmt.Fprintf(os.Stderr, "wall time  %.2fs  (%.1f simulated seconds per wall second)\n",
+			res.Wall.Seconds(), res.Sim.Simulated.Seconds()/max(res.Wall.Seconds(), 1e-9))
+		return
 	}
 	fmt.Printf("wall time  %.2fs\n", res.Wall.Seconds())
 }

@@ -68,6 +68,23 @@ type Config struct {
 	HTTP string
 	// OnHTTP, if set, is told the dashboard's URL once it is served.
 	OnHTTP func(url string)
+	// Sim runs both sides as hosts of a simulated network, on one runtime
+	// under a simulated clock (see package simnet): Duration is then
+	// simulated time, and the same command prints the same report.
+	Sim bool
+	// Partition, if set, cuts the engine off from the exchange for this
+	// long at a time, at times drawn from the seed.
+	Partition time.Duration
+	// Err receives what a simulation reports on the wall clock (nil:
+	// discarded).
+	Err io.Writer
+}
+
+func (c *Config) errOut() io.Writer {
+	if c.Err == nil {
+		return io.Discard
+	}
+	return c.Err
 }
 
 // Result is what a run produced.
@@ -84,6 +101,8 @@ type Result struct {
 	Reconciled bool
 	// Wall is how long the run took.
 	Wall time.Duration
+	// Sim is what a simulation adds (nil for live runs).
+	Sim *SimResult
 }
 
 func (c *Config) defaults() error {
@@ -109,6 +128,14 @@ func (c *Config) defaults() error {
 	}
 	if c.Backtest != "" && c.Record != "" {
 		return errors.New("app: record a live run or replay a recording, not both")
+	}
+	if c.Partition < 0 {
+		return fmt.Errorf("app: partition %v must not be negative", c.Partition)
+	}
+	if c.Sim {
+		if err := c.simChecks(); err != nil {
+			return err
+		}
 	}
 	if c.HTTP != "" {
 		switch {
@@ -142,7 +169,7 @@ func (c *Config) engineConfig() engine.Config {
 func (c *Config) exchangeConfig(feed netip.AddrPort) exchange.Config {
 	return exchange.Config{
 		Instruments: c.Instruments, Rate: c.Rate, Seed: c.Seed, DropRate: c.DropRate,
-		CutEvery: c.CutEvery, Feed: feed, OrderAddr: c.OrderAddr, SnapshotAddr: c.SnapshotAddr,
+		CutEvery: c.CutEvery, Partition: c.Partition, Feed: feed, OrderAddr: c.OrderAddr, SnapshotAddr: c.SnapshotAddr,
 		Session: Session, Users: map[string]string{Username: Password},
 	}
 }
@@ -155,7 +182,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	began := time.Now()
-	if cfg.Duration > 0 && cfg.Backtest == "" {
+	if cfg.Duration > 0 && cfg.Backtest == "" && !cfg.Sim {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
 		defer cancel()
@@ -163,6 +190,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	var res *Result
 	var err error
 	switch {
+	case cfg.Sim:
+		res, err = runSim(ctx, &cfg)
 	case cfg.Backtest != "":
 		res, err = runBacktest(ctx, &cfg)
 	case cfg.Role == RoleExchange:
@@ -323,15 +352,20 @@ func runBoth(ctx context.Context, cfg *Config) (_ *Result, err error) {
 	res.Reconciled = reconcile(rep, res.Positions)
 	rep.Print(cfg.Out)
 	printExchange(cfg.Out, &stats)
-	if res.Reconciled {
-		fmt.Fprintf(cfg.Out, "reconciled engine and exchange agree on every position and cash balance (%d instruments, %d fills)\n", len(res.Positions), rep.Summary.Fills)
-	} else {
-		fmt.Fprintf(cfg.Out, "reconciled NO: engine and exchange disagree\n")
-		for _, p := range res.Positions {
-			fmt.Fprintf(cfg.Out, "           exchange %s pos %+d cash %d fills %d\n", p.Stock, p.Qty, p.Cash, p.Fills)
-		}
-	}
+	printReconciled(cfg.Out, res)
 	return res, nil
+}
+
+// printReconciled says whether the two sides agree, and where not.
+func printReconciled(w io.Writer, res *Result) {
+	if res.Reconciled {
+		fmt.Fprintf(w, "reconciled engine and exchange agree on every position and cash balance (%d instruments, %d fills)\n", len(res.Positions), res.Engine.Summary.Fills)
+		return
+	}
+	fmt.Fprintf(w, "reconciled NO: engine and exchange disagree\n")
+	for _, p := range res.Positions {
+		fmt.Fprintf(w, "           exchange %s pos %+d cash %d fills %d\n", p.Stock, p.Qty, p.Cash, p.Fills)
+	}
 }
 
 // reconcile compares the engine's positions with the exchange's.
@@ -357,6 +391,9 @@ func printExchange(w io.Writer, s *exchange.Stats) {
 		s.FeedMessages, s.FeedPackets, s.FeedDropped, s.SyntheticOrders, s.Executions, s.UserFills)
 	fmt.Fprintf(w, "           orders %d  replaces %d  cancels %d  rejects %d  logins %d  cuts %d  disconnects %d  snapshots %d  malformed %d  accept errors %d\n",
 		s.Orders, s.Replaces, s.Cancels, s.Rejects, s.Logins, s.Cuts, s.Disconnects, s.Snapshots, s.Malformed, s.AcceptErrors)
+	if s.Partitions > 0 {
+		fmt.Fprintf(w, "           partitions %d  feed packets lost to them %d\n", s.Partitions, s.FeedPartitioned)
+	}
 }
 
 func runExchange(ctx context.Context, cfg *Config) (*Result, error) {

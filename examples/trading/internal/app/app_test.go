@@ -16,12 +16,14 @@ import (
 	"github.com/orrery-go/orrery/examples/trading/internal/recording"
 )
 
-func TestLoopbackRunReconcilesWithDropsAndReconnects(t *testing.T) {
+func TestLoopbackRunReconcilesWithDropsCutsAndPartitions(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	var out bytes.Buffer
+	// The first partition begins within [0.6 s, 1.8 s) and lasts 0.6 s:
+	// at least one is over before the run ends.
 	res, err := app.Run(context.Background(), app.Config{
 		Duration: 3 * time.Second, Seed: 7, Instruments: 4, Rate: 5000,
-		DropRate: 0.05, CutEvery: 1200 * time.Millisecond, Out: &out,
+		DropRate: 0.05, CutEvery: 1200 * time.Millisecond, Partition: 600 * time.Millisecond, Out: &out,
 	})
 	require.NoError(t, err)
 	rep := res.Engine
@@ -34,6 +36,9 @@ func TestLoopbackRunReconcilesWithDropsAndReconnects(t *testing.T) {
 	assert.Greater(t, rep.Feed.Snapshots, uint64(0), "gaps are recovered by snapshots")
 	assert.GreaterOrEqual(t, res.Exchange.Cuts, uint64(1))
 	assert.GreaterOrEqual(t, rep.Gateway.Logins, uint64(2), "the engine logs in again after a cut")
+	assert.GreaterOrEqual(t, res.Exchange.Partitions, uint64(1))
+	assert.Greater(t, res.Exchange.FeedPartitioned, uint64(0), "a partition loses feed packets")
+	assert.Contains(t, out.String(), "partitions")
 	assert.Greater(t, rep.Latency.Count, int64(0))
 	assert.Contains(t, out.String(), "tick-to-trade")
 	assert.Contains(t, out.String(), "reconciled engine and exchange agree")

@@ -86,6 +86,9 @@ type Report struct {
 	// Err is the last error the engine recovered from (a lost connection,
 	// a failed snapshot), if any.
 	Err error
+	// Simulated marks the report of a run on a simulated network and
+	// clock: Print leaves the wall-clock latency line out.
+	Simulated bool
 }
 
 // MarketStats counts the feed messages applied to the books.
@@ -177,7 +180,21 @@ func (e *Engine) report(t *asyncrt.Task) *Report {
 
 func us(ns int64) string { return fmt.Sprintf("%.1fµs", float64(ns)/1e3) }
 
-// Print writes the report for a person to read.
+// PrintLatency writes the tick-to-trade line: processing time measured on
+// the wall clock.
+func (r *Report) PrintLatency(w io.Writer) {
+	l := r.Latency
+	clock := ""
+	if l.WallClockUnderSimulated || r.Simulated {
+		clock = " (processing time on the wall clock; the run's clock is simulated)"
+	}
+	fmt.Fprintf(w, "latency    tick-to-trade n=%d  p50 %s  p99 %s  p99.9 %s  max %s%s\n",
+		l.Count, us(l.P50), us(l.P99), us(l.P999), us(l.Max), clock)
+}
+
+// Print writes the report for a person to read. The report of a
+// simulation (Simulated) leaves out the latency line, measured on the wall
+// clock, so that it is the same on every run.
 func (r *Report) Print(w io.Writer) {
 	s := r.Summary
 	fmt.Fprintf(w, "engine     %.1fs  %d feed messages (%.0f/s)  %d/%d books fresh\n",
@@ -196,13 +213,9 @@ func (r *Report) Print(w io.Writer) {
 	if r.Venue != nil {
 		fmt.Fprintf(w, "venue      orders %d  fills %d  diverged %d (in-process matching)\n", r.Venue.Orders, r.Venue.Fills, r.Venue.Diverged)
 	}
-	l := r.Latency
-	clock := ""
-	if l.WallClockUnderSimulated {
-		clock = " (processing time on the wall clock; the run's clock is simulated)"
+	if !r.Simulated {
+		r.PrintLatency(w)
 	}
-	fmt.Fprintf(w, "latency    tick-to-trade n=%d  p50 %s  p99 %s  p99.9 %s  max %s%s\n",
-		l.Count, us(l.P50), us(l.P99), us(l.P999), us(l.Max), clock)
 	rs := s.Runtime
 	fmt.Fprintf(w, "runtime    polls %d  cycles %d  timers fired %d  parks %d  system ticks %d  stalls %d\n",
 		rs.Polls, rs.Cycles, rs.TimersFired, rs.Parks, s.SystemTicks, rs.Stalls)
