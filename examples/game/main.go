@@ -8,8 +8,12 @@
 // printed every second. Either way a final summary ends the game, Ctrl-C
 // included. --headless runs a fixed number of ticks under the simulated
 // clock and prints a checksum of the final World on its last line: the same
-// seed gives the same checksum every time. --http serves a spectator page
-// (the arena drawn live in a browser) and /metrics.
+// seed gives the same checksum every time. --sim runs the same game with
+// the player server on a simulated network, and --players scripted players
+// each on a simulated host of their own, for --ticks ticks of simulated
+// time: the report, down to the run's digest on its last line, is the same
+// for the same command. --http serves a spectator page (the arena drawn
+// live in a browser) and /metrics.
 package main
 
 import (
@@ -34,7 +38,9 @@ func main() {
 	flag.IntVar(&cfg.TPS, "tps", 60, "physics ticks per second")
 	flag.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long a live game lasts (0: until interrupted)")
 	flag.BoolVar(&cfg.Headless, "headless", false, "run --ticks ticks under the simulated clock and print the World's checksum")
-	flag.Uint64Var(&cfg.Ticks, "ticks", 600, "ticks of a headless run")
+	flag.Uint64Var(&cfg.Ticks, "ticks", 600, "ticks of a headless run or a simulation")
+	flag.BoolVar(&cfg.Sim, "sim", false, "run --ticks ticks with the player server and --players scripted players on a simulated network, under the simulated clock, and print the report and the run's digest")
+	flag.IntVar(&cfg.Players, "players", 0, fmt.Sprintf("scripted players of a simulation (0..%d)", game.MaxPlayers))
 	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:0", "where players connect")
 	flag.StringVar(&cfg.HTTP, "http", "", "serve the live view — the arena in a browser, and /metrics — on `ADDR`, a loopback address such as 127.0.0.1:8080 (port 0 picks one)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to `FILE`")
@@ -45,7 +51,20 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	cfg.Out = os.Stdout
+	if cfg.Sim {
+		// A simulation has no duration and no address of its own; it
+		// refuses those given on the command line.
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["duration"] {
+			cfg.Duration = 0
+		}
+		if !set["addr"] {
+			cfg.Addr = ""
+		}
+	} else {
+		cfg.Out = os.Stdout
+	}
 	// Stdout is a terminal if it has a window size (ENOTTY otherwise; a
 	// character device need not be a terminal: /dev/null is one). A
 	// terminal that reports 0×0 gets the drawing's default size.
@@ -86,6 +105,16 @@ func main() {
 	}
 	if *memProfile != "" {
 		if err := writeHeapProfile(*memProfile); err != nil {
+			fmt.Fprintln(os.Stderr, "game:", err)
+			os.Exit(1)
+		}
+	}
+	if cfg.Sim {
+		// Wall-clock figures vary from run to run: stderr, so that stdout
+		// is the same for the same command.
+		fmt.Fprintln(os.Stderr, res.SimWall())
+		if _, err := os.Stdout.WriteString(res.SimReport()); err != nil {
+			pprof.StopCPUProfile()
 			fmt.Fprintln(os.Stderr, "game:", err)
 			os.Exit(1)
 		}

@@ -1,6 +1,7 @@
 // Package game wires the game example together: the simulation and its
 // scripts on one runtime, the player server, and the display — or, in
-// headless mode, a deterministic run under the simulated clock.
+// headless mode, a deterministic run under the simulated clock, or, in a
+// simulation, the server and scripted players on a simulated network.
 package game
 
 import (
@@ -33,6 +34,17 @@ type Config struct {
 	// and no display, and reports a checksum of the final World.
 	Headless bool
 	Ticks    uint64
+	// Sim runs Ticks ticks under the simulated clock with the player
+	// server on a simulated network (package simnet): the server on a host
+	// of its own with the World, and Players scripted players (package
+	// bots), each on a host of its own, speaking the line protocol over
+	// simulated TCP. The same Config gives the same Result, the run's
+	// digest included (SimResult). Not with Headless, HTTP, Duration or
+	// Addr.
+	Sim bool
+	// Players is the number of scripted players of a simulation, 0 to
+	// MaxPlayers.
+	Players int
 	// Addr is where players connect ("127.0.0.1:0" picks a port).
 	Addr string
 	// Out receives the display and the summaries.
@@ -83,9 +95,22 @@ type Result struct {
 	// ended (0: nothing leaked).
 	LiveTasks int
 	Wall      time.Duration
+	// Sim is what a simulation adds (nil for other runs).
+	Sim *SimResult
 }
 
+// fixedTicks reports whether the game runs a fixed number of ticks under
+// the simulated clock (headless, or a simulation).
+func (c *Config) fixedTicks() bool { return c.Headless || c.Sim }
+
+// live reports whether the game is a live one, on the real clock and
+// network, with a display.
+func (c *Config) live() bool { return !c.fixedTicks() }
+
 func (c *Config) defaults() error {
+	if err := c.simChecks(); err != nil {
+		return err
+	}
 	if c.Out == nil {
 		c.Out = io.Discard
 	}
@@ -100,6 +125,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:0"
+		if c.Sim {
+			c.Addr = netip.AddrPortFrom(simServerAddr, SimPort).String()
+		}
 	}
 	if c.Terminal && c.ScreenCols > 0 && c.ScreenRows > 0 {
 		if cols, rows, ok := fit(c.Cols, c.Rows, c.ScreenCols, c.ScreenRows); ok {
@@ -119,6 +147,8 @@ func (c *Config) defaults() error {
 	switch {
 	case c.Headless && c.Ticks == 0:
 		return errors.New("game: a headless run needs a tick count")
+	case c.Sim && c.Ticks == 0:
+		return errors.New("game: a simulation needs a tick count")
 	case c.Duration < 0:
 		return fmt.Errorf("game: duration %v must not be negative", c.Duration)
 	case c.Cols < 10 || c.Rows < 5 || c.Cols > 1000 || c.Rows > 1000:
@@ -145,7 +175,7 @@ func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Duration > 0 && !cfg.Headless {
+	if cfg.Duration > 0 && !cfg.fixedTicks() {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
 		defer cancel()
@@ -154,7 +184,16 @@ func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 	// The live view's /metrics has the poll-duration histogram: it costs
 	// two clock reads a poll, so only then.
 	b := asyncrt.NewBuilder().World(w).ShutdownOn(ctx).ProfileLabels(cfg.ProfileLabels).MeasurePolls(cfg.HTTP != "")
-	if cfg.Headless {
+	var sr *simRun
+	switch {
+	case cfg.Sim:
+		if sr, err = newSimRun(&cfg, w); err != nil {
+			return nil, err
+		}
+		// No stall watchdog: it measures wall time, which a simulation
+		// must not depend on.
+		b = b.Clock(sr.clock).Network(sr.net).StallThreshold(0)
+	case cfg.Headless:
 		b = b.Clock(asyncrt.NewSimClock(headlessStart))
 	}
 	rt, err := b.Build()
@@ -183,15 +222,20 @@ func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 	s.OnTickStart(func(uint64) { m.start() })
 	s.OnTick(func(uint64) { m.end() })
 	res := &Result{}
-	if cfg.Headless {
+	if cfg.fixedTicks() {
 		s.OnTick(func(tick uint64) {
 			if tick == cfg.Ticks {
 				res.Checksum = s.Checksum() // the World exactly after the last tick
+				if sr != nil {
+					// The players leave after it, while the World ticks on:
+					// the summary is of the World the checksum hashes.
+					sr.pop, sr.arena, sr.lastTick = s.Population(), s.Arena().Stats, true
+				}
 			}
 		})
 	}
 	var d *display
-	if !cfg.Headless {
+	if cfg.live() {
 		d = newDisplay(cfg.Out, cfg.Terminal, cfg.Cols, cfg.Rows)
 		// Only for a panic, so that the terminal still gets its cursor
 		// back: every other way out closes the display below and reports
@@ -199,7 +243,11 @@ func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 		defer func() { _ = d.close() }()
 	}
 	allocsBefore := m.allocs()
-	if err := asyncrt.Run(rt, func(t *asyncrt.Task) error { return play(t, s, &cfg, res, d, m, lv) }); err != nil {
+	root := func(t *asyncrt.Task) error { return play(t, s, &cfg, res, d, m, lv, nil) }
+	if sr != nil {
+		root = func(t *asyncrt.Task) error { return sr.run(t, s, &cfg, res, m) }
+	}
+	if err := asyncrt.Run(rt, root); err != nil {
 		if d != nil {
 			if werr := d.close(); werr != nil {
 				err = errors.Join(err, fmt.Errorf("writing the display: %w", werr))
@@ -217,6 +265,9 @@ func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 	}
 	res.TickP50 = time.Duration(m.hist.ValueAtQuantile(50))
 	res.TickP99 = time.Duration(m.hist.ValueAtQuantile(99))
+	if sr != nil {
+		sr.finish(res)
+	}
 	if d != nil {
 		d.final(s, res, m)
 		if err := d.close(); err != nil {
@@ -228,9 +279,11 @@ func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 	return res, nil
 }
 
-// play is the root task: it starts the spawner, the player server and the
-// display, and ends the game when told to (or after the headless ticks).
-func play(t *asyncrt.Task, s *sim.Sim, cfg *Config, res *Result, d *display, m *meter, lv *live) error {
+// play is the root task (in a simulation, the server host's): it starts
+// the spawner, the player server and the display (in a simulation, the
+// scripted players), and ends the game when told to (or after the
+// headless or simulated ticks).
+func play(t *asyncrt.Task, s *sim.Sim, cfg *Config, res *Result, d *display, m *meter, lv *live, sr *simRun) error {
 	game := asyncrt.NewCancellationToken()
 	tasks := asyncrt.NewJoinSet[error]()
 	tasks.Spawn(t, func(t *asyncrt.Task) error { return scripts.Spawner(t, s, game) }, asyncrt.Named("spawner"))
@@ -250,18 +303,23 @@ func play(t *asyncrt.Task, s *sim.Sim, cfg *Config, res *Result, d *display, m *
 			url = lv.srv.URL()
 			tasks.SpawnFunc(t, func(t *asyncrt.Task) { lv.publish(t, s, srv, m, game) }, asyncrt.Named("live view"))
 		}
-		d.announce(srv.Addr(), url)
 		tasks.Spawn(t, func(t *asyncrt.Task) error { return srv.Serve(t, game) }, asyncrt.Named("players"))
-		tasks.SpawnFunc(t, func(t *asyncrt.Task) { d.run(t, s, srv, m, game) }, asyncrt.Named("display"))
+		if d != nil {
+			d.announce(srv.Addr(), url)
+			tasks.SpawnFunc(t, func(t *asyncrt.Task) { d.run(t, s, srv, m, game) }, asyncrt.Named("display"))
+		}
+	}
+	if sr != nil {
+		sr.startBots(t, srv.Addr())
 	}
 
 	// Wait for the end: the shutdown signal (the duration, Ctrl-C), or
-	// the last headless tick.
+	// the last headless or simulated tick.
 	done, doneRx, err := asyncrt.NewChan[struct{}](t.Runtime(), 1)
 	if err != nil {
 		return err
 	}
-	if cfg.Headless {
+	if cfg.fixedTicks() {
 		s.OnTick(func(tick uint64) {
 			if tick >= cfg.Ticks {
 				_ = done.TrySend(struct{}{})
@@ -271,7 +329,11 @@ func play(t *asyncrt.Task, s *sim.Sim, cfg *Config, res *Result, d *display, m *
 	if _, err := asyncrt.Select(t, asyncrt.OnRecv(doneRx), asyncrt.OnShutdown()); err != nil {
 		return err
 	}
-	// End it: every script, the spawner, the players, the display.
+	// End it: the scripted players leave first, as people would; then
+	// every script, the spawner, the player server, the display.
+	if sr != nil {
+		sr.stopBots(t)
+	}
 	game.Cancel()
 	var failed error
 	for tasks.Len() > 0 {
@@ -283,8 +345,13 @@ func play(t *asyncrt.Task, s *sim.Sim, cfg *Config, res *Result, d *display, m *
 	if srv != nil {
 		res.Players = srv.Stats()
 	}
-	// The scripts see their tokens cancelled and return; let them.
-	for i := 0; i < 1000 && t.Runtime().Stats().LiveTasks > 1; i++ {
+	// The scripts see their tokens cancelled and return; let them. (In a
+	// simulation this task is one of its host's, the root another.)
+	others := func() bool { return t.Runtime().Stats().LiveTasks > 1 }
+	if n := t.Node(); n != nil {
+		others = func() bool { return n.Tasks() > 1 }
+	}
+	for i := 0; i < 1000 && others(); i++ {
 		t.Yield()
 	}
 	return failed

@@ -139,7 +139,7 @@ func (srv *Server) Serve(t *asyncrt.Task, stop *asyncrt.CancellationToken) error
 	if err := srv.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 		log.Printf("players: closing the listener: %v", err) // the game goes on
 	}
-	for ss := range srv.active {
+	for _, ss := range srv.byID() {
 		ss.say("server shutting down")
 		ss.closing = true
 		ss.wakeWriter()
@@ -150,6 +150,18 @@ func (srv *Server) Serve(t *asyncrt.Task, stop *asyncrt.CancellationToken) error
 	}
 	srv.sessions.Shutdown(t)
 	return acceptErr
+}
+
+// byID returns the active sessions in the order they were accepted: what
+// the server does to each of them happens in that order, not in the map's,
+// so that a simulated run replays.
+func (srv *Server) byID() []*session {
+	list := make([]*session, 0, len(srv.active))
+	for ss := range srv.active {
+		list = append(list, ss)
+	}
+	slices.SortFunc(list, func(a, b *session) int { return cmp.Compare(a.id, b.id) })
+	return list
 }
 
 // Player is a connected player, as a spectator sees them.
@@ -175,7 +187,7 @@ type Player struct {
 func (srv *Server) Players() []Player {
 	list := make([]Player, 0, len(srv.active))
 	s := srv.sim
-	for ss := range srv.active {
+	for _, ss := range srv.byID() {
 		p := Player{ID: ss.id, Addr: ss.conn.RemoteAddr().String(), Kills: ss.kills, Commands: ss.commands}
 		if b, ok := s.Body(ss.ship); ok {
 			pos, _ := s.Position(ss.ship)
@@ -184,7 +196,6 @@ func (srv *Server) Players() []Player {
 		}
 		list = append(list, p)
 	}
-	slices.SortFunc(list, func(a, b Player) int { return cmp.Compare(a.ID, b.ID) })
 	return list
 }
 
