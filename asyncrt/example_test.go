@@ -280,3 +280,36 @@ func ExampleSelect() {
 	// no quote for 500ms
 	// stopped
 }
+
+// Two parts of a program share one runtime as nodes: each task spawned on
+// a node, and every task it spawns, belongs to it, and a node's tasks can
+// be aborted together (a simulated host's crash).
+func ExampleInNode() {
+	rt, _ := asyncrt.New()
+	defer rt.Close()
+	_ = asyncrt.Run(rt, func(t *asyncrt.Task) error {
+		a := asyncrt.NewNode("a", nil, nil)
+		b := asyncrt.NewNode("b", nil, nil)
+		forever := func(t *asyncrt.Task) {
+			// A child task: it inherits its parent's node.
+			asyncrt.SpawnFunc(t, func(t *asyncrt.Task) { t.Sleep(time.Hour) }).Detach()
+			t.Sleep(time.Hour)
+		}
+		ha := asyncrt.SpawnFunc(t, forever, asyncrt.InNode(a))
+		hb := asyncrt.SpawnFunc(t, forever, asyncrt.InNode(b))
+		t.Yield() // the two start, and spawn their children
+		t.Yield()
+		fmt.Println("tasks on a:", a.Tasks(), "on b:", b.Tasks())
+		fmt.Println("aborted on a:", a.Abort())
+		fmt.Println("a's task:", ha.Wait(t))
+		t.Yield()
+		fmt.Println("tasks on a:", a.Tasks(), "on b:", b.Tasks())
+		b.Abort()
+		return hb.Wait(t)
+	})
+	// Output:
+	// tasks on a: 2 on b: 2
+	// aborted on a: 2
+	// a's task: asyncrt: task aborted
+	// tasks on a: 0 on b: 2
+}

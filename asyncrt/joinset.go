@@ -65,13 +65,14 @@ func (s *JoinSet[T]) SpawnFunc(t *Task, fn func(*Task), opts ...SpawnOption) uin
 		panic("asyncrt: JoinSet.SpawnFunc called with a nil function")
 	}
 	s.bind(t)
+	at := t.rt.place(t, opts)
 	co := t.rt.coroutine()
 	if co == nil {
 		return s.add(t, JoinHandle[T]{rt: t.rt, refused: true})
 	}
 	b := getBody[T](t.rt)
 	b.void = fn
-	return s.add(t, spawnOn(t, co, b, voidPC(fn), opts))
+	return s.add(t, spawnOn(t, co, b, voidPC(fn), at, opts))
 }
 
 func (s *JoinSet[T]) bind(t *Task) {

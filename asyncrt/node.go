@@ -92,6 +92,23 @@ func (t *Task) Node() *Node {
 	return t.rec.node
 }
 
+// placement is where a new task goes: its node and its World.
+type placement struct {
+	node  *Node
+	world World
+}
+
+// place decides where a task spawned by parent with opts goes. The spawns
+// call it before they take a coroutine for the task, so that a spawn that
+// panics here (a misplaced node) leaves no coroutine behind.
+func (rt *Runtime) place(parent *Task, opts []SpawnOption) placement {
+	if len(opts) == 0 {
+		return placement{parent.rec.node, parent.world}
+	}
+	n, w := rt.placeTask(parent, opts)
+	return placement{n, w}
+}
+
 // placeTask decides the node and World of a task spawned by parent with
 // opts: the last InNode option's, or the parent's.
 func (rt *Runtime) placeTask(parent *Task, opts []SpawnOption) (*Node, World) {

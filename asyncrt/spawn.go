@@ -84,13 +84,14 @@ func Spawn[T any](t *Task, fn func(*Task) T, opts ...SpawnOption) JoinHandle[T] 
 	if fn == nil {
 		panic("asyncrt: Spawn called with a nil function")
 	}
+	at := t.rt.place(t, opts)
 	co := t.rt.coroutine()
 	if co == nil {
 		return JoinHandle[T]{rt: t.rt, refused: true}
 	}
 	b := getBody[T](t.rt)
 	b.fn = fn
-	return spawnOn(t, co, b, funcPC(fn), opts)
+	return spawnOn(t, co, b, funcPC(fn), at, opts)
 }
 
 // SpawnFunc is [Spawn] for a task that returns nothing: await it with
@@ -100,13 +101,14 @@ func SpawnFunc(t *Task, fn func(*Task), opts ...SpawnOption) JoinHandle[struct{}
 	if fn == nil {
 		panic("asyncrt: SpawnFunc called with a nil function")
 	}
+	at := t.rt.place(t, opts)
 	co := t.rt.coroutine()
 	if co == nil {
 		return JoinHandle[struct{}]{rt: t.rt, refused: true}
 	}
 	b := getBody[struct{}](t.rt)
 	b.void = fn
-	return spawnOn(t, co, b, voidPC(fn), opts)
+	return spawnOn(t, co, b, voidPC(fn), at, opts)
 }
 
 // coroutine returns the coroutine for a new task: a new one, or a pooled
@@ -124,13 +126,9 @@ func (rt *Runtime) coroutine() *Task {
 	return co
 }
 
-func spawnOn[T any](parent *Task, co *Task, b *body[T], pc uintptr, opts []SpawnOption) JoinHandle[T] {
+func spawnOn[T any](parent *Task, co *Task, b *body[T], pc uintptr, at placement, opts []SpawnOption) JoinHandle[T] {
 	rt := parent.rt
-	node, w := parent.rec.node, parent.world
-	if len(opts) > 0 {
-		node, w = rt.placeTask(parent, opts)
-	}
-	rec := rt.insertTask(b, co, w, node)
+	rec := rt.insertTask(b, co, at.world, at.node)
 	co.wdFn.Store(pc) // named from pc lazily, only when a name is needed
 	if len(opts) > 0 {
 		co.wdName.Store(rt.nameOf(opts))
