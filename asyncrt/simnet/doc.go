@@ -36,8 +36,10 @@
 // What is simplified: a segment's loss delays it (and what follows it) by
 // retransmission timeouts, rather than modelling acknowledgements; the
 // receive window is known to the sender at once; packets already on a link
-// when it is partitioned still arrive; and there is no IPv6 beyond ::1, no
-// broadcast and no path MTU.
+// when it is partitioned still arrive, and so does a reset sent across one
+// (a crashed host's, or a Close with unread data), so that a peer is never
+// left waiting on a connection that is gone; and there is no IPv6 beyond
+// ::1, no broadcast and no path MTU.
 //
 // Package simnet is Linux-only (amd64 and arm64), as the rest of Orrery.
 package simnet

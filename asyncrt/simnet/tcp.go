@@ -508,13 +508,15 @@ func (a *attempt) answer(s *Stream, err error) {
 func (a *attempt) connect(l *Listener) *Stream {
 	n := a.host.net
 	cl, sv := a.host, l.host
-	cl.nextID++
-	sv.nextID++
 	serverLocal := a.remote
 	if serverLocal.Addr().IsUnspecified() {
 		serverLocal = netip.AddrPortFrom(sv.addr, serverLocal.Port())
 	}
+	// One after the other: over loopback both ends are on one host, and
+	// its table needs an ID for each.
+	cl.nextID++
 	c := &Stream{host: cl, peerHost: sv, id: cl.nextID, local: a.local, remote: serverLocal}
+	sv.nextID++
 	s := &Stream{host: sv, peerHost: cl, id: sv.nextID, local: serverLocal, remote: a.local}
 	crcv, csnd := a.opts.sizes()
 	srcv, ssnd := l.opts.sizes()
