@@ -93,6 +93,8 @@ type config struct {
 	shutdownCtx    context.Context // ShutdownOn; nil: none
 	measurePolls   bool
 	profileLabels  bool
+	shuffle        bool // ShuffleReady
+	shuffleSeed    uint64
 }
 
 // Builder configures a [Runtime]. Its methods record options and return the
@@ -346,6 +348,19 @@ func (b *Builder) RemoteSpawnLimit(n int) *Builder {
 		b.errs = append(b.errs, fmt.Errorf("RemoteSpawnLimit(%d): must be at least 1", n))
 	}
 	b.cfg.remoteSpawns = n
+	return b
+}
+
+// ShuffleReady makes the runtime run the tasks that are ready at the start
+// of each cycle in an order drawn from seed, instead of the order they were
+// woken in: a simulation explores other interleavings of the same program,
+// and under a [SimClock] the same seed still gives the same run. Code that
+// is correct must not depend on the order in which tasks woken in the same
+// cycle run; a seed sweep with shuffling on finds code that does. The
+// guarantees that hold without it still hold: a task woken during a cycle
+// runs in a later one, and each ready task runs once per cycle.
+func (b *Builder) ShuffleReady(seed uint64) *Builder {
+	b.cfg.shuffle, b.cfg.shuffleSeed = true, seed
 	return b
 }
 

@@ -47,6 +47,9 @@ func (rt *Runtime) drive(root *taskRec, drainUntil time.Time) error {
 			}
 		}
 		n := min(rt.ready.len(), perCycle)
+		if rt.shuffle != nil && n > 1 {
+			rt.ready.shuffle(n, rt.shuffle)
+		}
 		for range n {
 			rec, next := rt.ready.pop()
 			if rec == nil || rec.state == stateDone {

@@ -1,5 +1,7 @@
 package asyncrt
 
+import "math/rand/v2"
+
 // ringQueue is the FIFO of ready tasks: a growable ring buffer. The executor
 // takes a snapshot of its length at the start of a cycle and polls only that
 // many, so the tasks woken during a cycle form the next cycle's batch — the
@@ -32,6 +34,17 @@ type readyEntry struct {
 }
 
 func (q *ringQueue) len() int { return q.n }
+
+// shuffle permutes the first n entries (Builder.ShuffleReady). Entries move
+// whole, so each keeps its sequence number and its task's record still
+// knows it.
+func (q *ringQueue) shuffle(n int, r *rand.Rand) {
+	for i := n - 1; i > 0; i-- {
+		j := r.IntN(i + 1)
+		a, b := (q.head+i)&q.mask, (q.head+j)&q.mask
+		q.buf[a], q.buf[b] = q.buf[b], q.buf[a]
+	}
+}
 
 // push queues rec unless it already has a live entry. It is small enough to
 // inline into Task.Yield.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/signal"
 	"runtime"
@@ -94,6 +95,7 @@ type Runtime struct {
 	draining     bool           // Shutdown: new spawns are refused
 	worlds       []*worldRun    // the Worlds given to the builder (world.go)
 	network      Network        // Builder.Network; nil: the operating system's
+	shuffle      *rand.Rand     // Builder.ShuffleReady; nil: FIFO
 	// cycleExtras counts reasons for endCycle to run every cycle: attached
 	// Worlds and registered descriptors.
 	cycleExtras int
@@ -141,6 +143,9 @@ func start(worlds []World, cfg config) (*Runtime, error) {
 	rt.pool.bounded = cfg.poolBounded
 	rt.pool.chunk = max(cfg.poolSize, defaultPoolChunk)
 	rt.ioCountdown = cfg.eventInterval
+	if cfg.shuffle {
+		rt.shuffle = rand.New(rand.NewPCG(cfg.shuffleSeed, 0x73687566666c65))
+	}
 	if sc, ok := cfg.clock.(*SimClock); ok {
 		if !sc.inUse.CompareAndSwap(false, true) {
 			return nil, errors.New("asyncrt: the SimClock is already used by another runtime")
