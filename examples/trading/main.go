@@ -39,6 +39,7 @@ func main() {
 	flag.Float64Var(&cfg.DropRate, "drop-rate", 0, "fraction of feed packets the exchange drops")
 	flag.DurationVar(&cfg.CutEvery, "cut-every", 0, "the exchange cuts the order session this often (0: never)")
 	flag.BoolVar(&cfg.Sim, "sim", false, "run both sides as hosts of a simulated network under a simulated clock: --duration is simulated time, and the same command prints the same report and digest")
+	flag.BoolVar(&cfg.Shuffle, "shuffle", false, "with --sim, run the tasks ready in each cycle in an order drawn from the seed (other interleavings, still reproducible)")
 	flag.DurationVar(&cfg.Partition, "partition", 0, "cut the engine off from the exchange for this long at a time, at seeded times (0: never)")
 	flag.StringVar(&cfg.HTTP, "http", "", "serve the engine's live dashboard, and /metrics, on `ADDR`, a loopback address such as 127.0.0.1:8080 (port 0 picks one)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to `FILE`")

@@ -72,6 +72,10 @@ type Config struct {
 	// under a simulated clock (see package simnet): Duration is then
 	// simulated time, and the same command prints the same report.
 	Sim bool
+	// Shuffle makes a simulation run the tasks ready in each cycle in an
+	// order drawn from the seed (asyncrt.Builder.ShuffleReady), exploring
+	// other interleavings; the run is still reproducible.
+	Shuffle bool
 	// Partition, if set, cuts the engine off from the exchange for this
 	// long at a time, at times drawn from the seed.
 	Partition time.Duration
@@ -131,6 +135,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Partition < 0 {
 		return fmt.Errorf("app: partition %v must not be negative", c.Partition)
+	}
+	if err := c.shuffleChecks(); err != nil {
+		return err
 	}
 	if c.Sim {
 		if err := c.simChecks(); err != nil {

@@ -52,6 +52,14 @@ func (c *Config) simChecks() error {
 	return nil
 }
 
+// shuffleChecks refuses --shuffle outside a simulation.
+func (c *Config) shuffleChecks() error {
+	if c.Shuffle && !c.Sim {
+		return errors.New("app: --shuffle reorders a simulation's tasks; add --sim")
+	}
+	return nil
+}
+
 // SimResult is what a simulation adds to a Result.
 type SimResult struct {
 	// Digest is the run's digest (simnet.Network.Digest): equal for two
@@ -101,7 +109,11 @@ func runSim(ctx context.Context, cfg *Config) (*Result, error) {
 	clock := asyncrt.NewSimClock(simStart)
 	// No stall watchdog: it measures wall time, which a simulation's
 	// report must not depend on.
-	rt, err := asyncrt.NewBuilder().World(w).Clock(clock).Network(net).StallThreshold(0).ShutdownOn(ctx).Build()
+	b := asyncrt.NewBuilder().World(w).Clock(clock).Network(net).StallThreshold(0).ShutdownOn(ctx)
+	if cfg.Shuffle {
+		b = b.ShuffleReady(cfg.Seed)
+	}
+	rt, err := b.Build()
 	if err != nil {
 		return nil, err
 	}

@@ -17,18 +17,24 @@ import (
 	"github.com/orrery-go/orrery/examples/trading/internal/app"
 )
 
-// simConfig is a faulty simulated run: drops, cuts and partitions.
+// simConfig is a faulty simulated run: drops, cuts and partitions. Odd
+// seeds also shuffle the ready tasks, to explore other interleavings.
 func simConfig(seed uint64, out *bytes.Buffer) app.Config {
 	return app.Config{
 		Sim: true, Seed: seed, Duration: 20 * time.Second, Instruments: 4, Rate: 5000,
 		DropRate: 0.05, CutEvery: 2 * time.Second, Partition: 3 * time.Second, Out: out,
+		Shuffle: seed%2 == 1,
 	}
 }
 
 // replay is the command that replays a simulated run of simConfig.
 func replay(seed uint64) string {
+	shuffle := ""
+	if seed%2 == 1 {
+		shuffle = " --shuffle"
+	}
 	return fmt.Sprintf("go run ./examples/trading --sim --seed %d --duration 20s --instruments 4 --rate 5000 "+
-		"--drop-rate 0.05 --cut-every 2s --partition 3s", seed)
+		"--drop-rate 0.05 --cut-every 2s --partition 3s%s", seed, shuffle)
 }
 
 func TestSimulationIsDeterministic(t *testing.T) {
@@ -62,6 +68,7 @@ func TestSimulationRejectsWhatItCannotDo(t *testing.T) {
 		{app.Config{Sim: true, Spin: true, Duration: time.Second}, "--spin"},
 		{app.Config{Sim: true}, "--duration"},
 		{app.Config{Partition: -time.Second, Duration: time.Second}, "partition"},
+		{app.Config{Shuffle: true, Duration: time.Second}, "add --sim"},
 	} {
 		_, err := app.Run(context.Background(), c.cfg)
 		require.Error(t, err, "%+v", c.cfg)
