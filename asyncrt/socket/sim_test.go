@@ -188,11 +188,10 @@ func TestSimTCPCloseWriteAndReset(t *testing.T) {
 	s := newSim(t, oneLink(time.Millisecond), 2)
 	srv, cli := s.hosts[0], s.hosts[1]
 	type result struct {
-		req, resp   string
-		eofErr      error
-		resetErr    error
-		resetAfter  time.Duration
-		serverAfter error
+		req, resp  string
+		eofErr     error
+		resetErr   error
+		resetAfter time.Duration
 	}
 	r := block(t, s.rt, func(t *asyncrt.Task) result {
 		var r result
