@@ -166,6 +166,14 @@ func (n *Network) Rand() *rand.Rand { return n.rng }
 // Stats returns the network's counters.
 func (n *Network) Stats() Stats { return n.stats }
 
+// OpenSockets returns the number of the network's sockets that are open:
+// listeners, connections (until their last byte and FIN are sent) and UDP
+// sockets. A program that closed everything it opened leaves 0.
+func (n *Network) OpenSockets() int { return n.open }
+
+// InFlight returns the number of deliveries on their way.
+func (n *Network) InFlight() int { return len(n.events) }
+
 // Digest returns a running hash of everything the network delivered, in
 // order (when, from where, to where, how much, and the bytes themselves),
 // combined with the runtime's own digest of task polls and timers

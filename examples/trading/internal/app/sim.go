@@ -77,8 +77,9 @@ type SimResult struct {
 	// Partitions counts the partitions injected.
 	Partitions int
 	// LeftTasks counts the tasks still unfinished on the two hosts once
-	// both sides stopped: 0 unless something leaked.
-	LeftTasks int
+	// both sides stopped, OpenSockets the sockets still open: 0 unless
+	// something leaked.
+	LeftTasks, OpenSockets int
 }
 
 // runSim runs the exchange and the engine as two hosts of a simulated
@@ -184,6 +185,7 @@ func runSim(ctx context.Context, cfg *Config) (*Result, error) {
 		xerr := xj.Wait(t)
 		res.Sim.Simulated = clock.Elapsed()
 		res.Sim.LeftTasks = xh.Node().Tasks() + eh.Node().Tasks()
+		res.Sim.OpenSockets = net.OpenSockets()
 		return errors.Join(eerr, xerr)
 	})
 	if err != nil {
@@ -231,8 +233,8 @@ func printSim(w io.Writer, s *SimResult) {
 	fmt.Fprintf(w, "quiet      faults stopped at %.1fs; the engine %s by %.3fs\n", s.Faulty.Seconds(), settled, s.Simulated.Seconds())
 	fmt.Fprintf(w, "simnet     %.1fs simulated  segments %d (%d bytes, %d retransmits)  datagrams %d (%d lost, %d dropped)  connects %d  resets %d  partitions %d\n",
 		s.Simulated.Seconds(), n.Segments, n.SegmentBytes, n.Retransmits, n.Datagrams, n.DatagramsLost, n.DatagramsDropped, n.Connects, n.Resets, s.Partitions)
-	if s.LeftTasks > 0 {
-		fmt.Fprintf(w, "leaked     %d tasks still on the hosts after both sides stopped\n", s.LeftTasks)
+	if s.LeftTasks > 0 || s.OpenSockets > 0 {
+		fmt.Fprintf(w, "leaked     %d tasks still on the hosts and %d sockets open after both sides stopped\n", s.LeftTasks, s.OpenSockets)
 	}
 	fmt.Fprintf(w, "digest: %016x\n", s.Digest)
 }

@@ -150,5 +150,6 @@ func checkInvariants(res *app.Result) []string {
 	check(res.Sim.Partitions > 0, "no partition happened")
 	check(x.Cuts > 0, "no session cut happened")
 	check(res.Sim.LeftTasks == 0, "%d tasks left on the hosts", res.Sim.LeftTasks)
+	check(res.Sim.OpenSockets == 0, "%d sockets left open", res.Sim.OpenSockets)
 	return bad
 }
