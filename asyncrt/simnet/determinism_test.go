@@ -194,3 +194,55 @@ func TestPumpExitsWhenIdle(t *testing.T) {
 		return nil
 	})
 }
+
+// OpenSockets counts what is open, InFlight what is on its way; both are 0
+// once everything is closed and delivered.
+func TestOpenSocketsAndInFlight(t *testing.T) {
+	n := newNetwork(t, simnet.Config{Seed: 1, Link: simnet.Link{Latency: time.Millisecond}})
+	a := addHost(t, n, "a", "127.0.1.1")
+	b := addHost(t, n, "b", "127.0.1.2")
+	rt, _ := build(t, n)
+	run(t, rt, func(t *asyncrt.Task) error {
+		return asyncrt.Spawn(t, func(t *asyncrt.Task) error {
+			l, err := simnet.Listen(t, netip.MustParseAddrPort("127.0.1.1:7000"), 4, simnet.StreamOptions{})
+			if err != nil {
+				return err
+			}
+			if got := n.OpenSockets(); got != 1 {
+				return fmt.Errorf("a listener: %d open sockets", got)
+			}
+			dial := asyncrt.Spawn(t, func(t *asyncrt.Task) error {
+				s, err := simnet.Dial(t, netip.MustParseAddrPort("127.0.1.1:7000"), time.Time{}, simnet.StreamOptions{})
+				if err != nil {
+					return err
+				}
+				if got := n.OpenSockets(); got != 3 {
+					return fmt.Errorf("a listener and both ends: %d open sockets", got)
+				}
+				if _, err := s.Write(t, []byte("hi")); err != nil {
+					return err
+				}
+				if got := n.InFlight(); got != 1 {
+					return fmt.Errorf("after a write: %d in flight", got)
+				}
+				return s.Close(t)
+			}, asyncrt.InNode(b.Node()))
+			s, err := l.Accept(t)
+			if err != nil {
+				return err
+			}
+			if err := dial.Wait(t); err != nil {
+				return err
+			}
+			if _, err := readAll(t, s, 64); err != nil {
+				return err
+			}
+			if err := s.Close(t); err != nil {
+				return err
+			}
+			return l.Close(t)
+		}, asyncrt.InNode(a.Node())).Wait(t)
+	})
+	require.Zero(t, n.OpenSockets())
+	require.Zero(t, n.InFlight())
+}
