@@ -51,6 +51,11 @@ func (rt *Runtime) drive(root *taskRec, drainUntil time.Time) error {
 			rt.ready.shuffle(n, rt.shuffle)
 		}
 		for range n {
+			if rt.ready.n == 0 {
+				// A task polled this cycle ran one queued behind it inline
+				// (it awaited it before it started) and took its entry.
+				break
+			}
 			rec, next := rt.ready.pop()
 			if rec == nil || rec.state == stateDone {
 				continue
@@ -547,7 +552,9 @@ func (rt *Runtime) onRuntime() bool {
 		return false
 	}
 	g := gid.Current()
-	return g == rt.g || rt.gs.Contains(g)
+	// Once the runtime goroutine has exited, Go may give its g to a new
+	// goroutine: rt.g names the runtime only while it is not closed.
+	return g == rt.g && !rt.closed.Load() || rt.gs.Contains(g)
 }
 
 // mustBeOnRuntime panics unless the caller is on the runtime's thread.
