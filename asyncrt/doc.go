@@ -109,8 +109,11 @@
 // # Other goroutines
 //
 // [Runtime.Handle] reaches the runtime from any goroutine: [SpawnRemote]
-// runs a task there and hands back its result; [Notify] wakes its tasks; a
-// [Waker] wakes one registration. From a task, [Go] runs blocking code on a
+// runs a task there and hands back its result ([RemoteHandle.Wait] blocks a
+// goroutine, [RemoteHandle.Await] suspends a task of any runtime); [Notify]
+// wakes its tasks; a [Waker] wakes one registration. A [Group] starts
+// several runtimes, each on its own thread, and runs, spawns onto
+// ([SpawnOn]), stops and counts them together. From a task, [Go] runs blocking code on a
 // goroutine of its own and waits for it without stalling the runtime. A
 // parked runtime is woken through an eventfd; a busy one finds the work at
 // the start of its next cycle. What other goroutines post is bounded: cross

@@ -36,6 +36,9 @@ type inbox struct {
 	spawns     int
 	spawnLimit int
 	room       sync.Cond
+	// roomQ holds the tasks (of any runtime) that wait for room to spawn,
+	// as goroutines wait on room (see SpawnOn).
+	roomQ SharedWaitQueue
 	// fdMu guards the runtime's eventfd against being closed while a poke
 	// writes it.
 	fdMu     sync.RWMutex
@@ -100,14 +103,20 @@ func (ib *inbox) wake(rt *Runtime) {
 // take removes every queued job.
 func (ib *inbox) take() []inboxJob {
 	ib.mu.Lock()
-	defer ib.mu.Unlock()
 	jobs := ib.jobs
 	ib.jobs = ib.spare[:0]
 	ib.spare = nil
 	ib.attn.And(^uint32(attnInbox))
-	if ib.spawns > 0 {
+	freed := ib.spawns > 0
+	if freed {
 		ib.spawns = 0
 		ib.room.Broadcast()
+	}
+	ib.mu.Unlock()
+	// A task that found no room enqueued before it looked again under mu:
+	// if that look came before this take, its registration is counted now.
+	if freed && ib.roomQ.Len() > 0 {
+		ib.roomQ.WakeAll()
 	}
 	return jobs
 }
@@ -144,6 +153,7 @@ func (ib *inbox) close() int {
 	ib.closed = true
 	ib.room.Broadcast()
 	ib.mu.Unlock()
+	ib.roomQ.WakeAll()
 	ib.fdMu.Lock()
 	ib.fdClosed = true
 	ib.fdMu.Unlock()
@@ -210,6 +220,30 @@ type remoteCore struct {
 	err         error
 	key         slab.Key // set on the runtime's thread when the task starts
 	abortPosted atomic.Bool
+	// awaiters holds the tasks, of any runtime, suspended in Await or
+	// OnRemote; finish wakes them after closing done.
+	awaiters SharedWaitQueue
+}
+
+// finish publishes the result: it closes done, then wakes the awaiting
+// tasks. An Await that enqueued before this wake is woken by it; one that
+// enqueued after finds done closed when it looks again.
+func (c *remoteCore) finish() {
+	close(c.done)
+	if c.awaiters.Len() > 0 {
+		c.awaiters.WakeAll()
+	}
+}
+
+// finished reports whether the result has been published; once it has,
+// the result is visible to the caller (the close of done orders it).
+func (c *remoteCore) finished() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // RemoteHandle is the result of a task started by [SpawnRemote]. Its methods
@@ -226,6 +260,27 @@ type RemoteHandle[T any] struct {
 // no free coroutine for it.
 func (r *RemoteHandle[T]) Wait() (T, error) {
 	<-r.done
+	return r.val, r.err
+}
+
+// Await suspends t, a task of any runtime (the task's own runtime, or
+// another), until the remote task finishes, and returns its result, with
+// the errors of [RemoteHandle.Wait]. Unlike Wait it never blocks t's thread:
+// the runtime runs its other tasks meanwhile. Any number of tasks, and
+// goroutines in Wait, may wait for one handle; each gets the result. A task
+// waiting here keeps its runtime from reporting a deadlock: the result comes
+// from another thread. An aborted or timed-out t unwinds from here; the
+// remote task carries on (call [RemoteHandle.Abort] to stop it).
+func (r *RemoteHandle[T]) Await(t *Task) (T, error) {
+	t.check("RemoteHandle.Await")
+	for !r.finished() {
+		w := r.awaiters.Enqueue(t)
+		// Look again now that finish can see the registration.
+		if !r.finished() {
+			t.waitRegs()
+		}
+		w.Release()
+	}
 	return r.val, r.err
 }
 
@@ -257,7 +312,7 @@ func (r *RemoteHandle[T]) runOnRuntime(rt *Runtime) {
 	co := rt.coroutine()
 	if co == nil {
 		r.err = ErrPoolFull
-		close(r.done)
+		r.finish()
 		return
 	}
 	co.wdName.Store(nil) // a pooled coroutine may hold the last task's name
@@ -268,7 +323,7 @@ func (r *RemoteHandle[T]) runOnRuntime(rt *Runtime) {
 
 func (r *RemoteHandle[T]) refuse() bool {
 	r.err = ErrClosed
-	close(r.done)
+	r.finish()
 	return true
 }
 
@@ -280,7 +335,7 @@ func (r *RemoteHandle[T]) deliver(err error) {
 		r.val = zero
 	}
 	r.err = err
-	close(r.done)
+	r.finish()
 }
 
 type remoteAbort struct{ c *remoteCore }

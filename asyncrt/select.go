@@ -8,9 +8,10 @@ import (
 
 // SelectCase is one alternative of [Select]. The package makes cases for its
 // own sources (OnRecv, OnSend, OnCrossRecv, OnTimeout, OnDeadline, OnCancel,
-// OnJoin, OnNotify, OnShutdown); a source of your own becomes a case by
-// implementing these four methods with the waiting layer's exported API
-// ([Task.Enqueue], [SharedWaitQueue.Enqueue], [Task.NewWaiter], [Waiter]).
+// OnJoin, OnRemote, OnNotify, OnShutdown); a source of your own becomes a
+// case by implementing these four methods with the waiting layer's exported
+// API ([Task.Enqueue], [SharedWaitQueue.Enqueue], [Task.NewWaiter],
+// [Waiter]).
 //
 // A case that wins keeps its result (Value, Err...) until it is used again.
 // Case values may be reused across Select calls, by one task at a time.
@@ -349,6 +350,51 @@ func (c *JoinCase[T]) Register(t *Task) {
 
 // Unregister implements [SelectCase].
 func (c *JoinCase[T]) Unregister(*Task) { c.w.Cancel() }
+
+// RemoteCase waits for a task started by [SpawnRemote] (or [SpawnOn]).
+type RemoteCase[T any] struct {
+	h   *RemoteHandle[T]
+	w   Waiter
+	v   T
+	err error
+}
+
+// OnRemote is a Select case that completes when the remote task of h
+// finishes, with its result as [RemoteHandle.Await] returns it. The
+// selecting task may belong to any runtime.
+func OnRemote[T any](h *RemoteHandle[T]) *RemoteCase[T] { return &RemoteCase[T]{h: h} }
+
+// Result returns the remote task's result.
+func (c *RemoteCase[T]) Result() (T, error) { return c.v, c.err }
+
+// Begin implements [SelectCase].
+func (c *RemoteCase[T]) Begin(*Task) {
+	if c.h == nil || c.h.done == nil {
+		panic("asyncrt: OnRemote called with a nil or zero *RemoteHandle: use the handle SpawnRemote returned")
+	}
+}
+
+// Poll implements [SelectCase].
+func (c *RemoteCase[T]) Poll(*Task) bool {
+	if !c.h.finished() {
+		return false
+	}
+	c.v, c.err = c.h.val, c.h.err
+	c.w.Release()
+	return true
+}
+
+// Register implements [SelectCase].
+func (c *RemoteCase[T]) Register(t *Task) {
+	c.w = c.h.awaiters.Enqueue(t)
+	if c.h.finished() {
+		// Finished before the registration was in: the wake may be gone.
+		t.rt.wakeNode(c.w.n)
+	}
+}
+
+// Unregister implements [SelectCase].
+func (c *RemoteCase[T]) Unregister(*Task) { c.w.Cancel() }
 
 // NotifyCase takes a [Notify]'s permit.
 type NotifyCase struct {
