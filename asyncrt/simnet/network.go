@@ -27,9 +27,12 @@ type Link struct {
 	// Latency is the one-way delay of every packet.
 	Latency time.Duration
 	// Jitter adds a delay drawn uniformly from [0, Jitter) to each packet.
-	// A link still delivers in the order it was given, as a switched path
-	// does: a late packet holds back those behind it. Only Reorder lets
-	// datagrams overtake each other.
+	// A connection's bytes arrive in the order they were sent, and a
+	// link's datagrams in the order they were given to it, as a switched
+	// path delivers them: a late packet holds back those behind it. Only
+	// Reorder lets datagrams overtake each other. Control packets
+	// (connection requests, answers, resets) take the latency and jitter
+	// but no place in that order.
 	Jitter time.Duration
 	// Bandwidth is in bytes per second; 0 means unlimited. A packet waits
 	// for the ones before it to be sent.
@@ -103,8 +106,9 @@ type Network struct {
 	eventSeq   uint64
 	freeEvents []*event
 	freeBufs   [][]byte
-	open       int               // open sockets: the pump stays while there are any
-	pumping    bool              // a pump task is live
+	open       int  // open sockets: the pump stays while there are any
+	pumping    bool // a pump task is live
+	pumpTask   asyncrt.JoinHandle[struct{}]
 	pumpQ      asyncrt.WaitQueue // where the pump waits
 	pumpAt     time.Time         // when the waiting pump wakes; zero: not waiting
 	pumpIdle   bool              // the pump waits for an event, none being queued
@@ -442,8 +446,9 @@ func (n *Network) mixBytes(p []byte) {
 
 // event is something the network does at a set time: a delivery. Events
 // are recycled, and the common ones (a segment, a datagram) carry their
-// data in fields rather than in a closure, so that a busy network does not
-// allocate per packet.
+// data in fields rather than in a closure, in pooled buffers up to
+// bufSize, so that a busy network of small packets does not allocate per
+// packet.
 type event struct {
 	at   time.Time
 	seq  uint64 // ties broken in the order events were made
@@ -505,9 +510,12 @@ func (n *Network) push(t *asyncrt.Task, e *event) {
 	}
 	n.events = h
 	switch {
-	case !n.pumping:
+	case !n.pumping || n.pumpTask.IsFinished():
+		// No pump, or one that never ran: a full bounded task pool or a
+		// runtime shutting down refused it. The next event tries again.
 		n.pumping = true
-		asyncrt.SpawnFunc(t, n.pump, asyncrt.InNode(n.node), asyncrt.Named("simnet pump")).Detach()
+		n.pumpTask = asyncrt.SpawnFunc(t, n.pump, asyncrt.InNode(n.node), asyncrt.Named("simnet pump"))
+		n.pumpTask.Detach()
 	case n.pumpIdle || !n.pumpAt.IsZero() && e.at.Before(n.pumpAt):
 		n.pumpQ.WakeAll() // the pump sleeps past the new event
 	}

@@ -1,6 +1,7 @@
 package simnet
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -11,6 +12,11 @@ import (
 
 	"github.com/orrery-go/orrery/asyncrt"
 )
+
+// DefaultBacklog is a listener's queue unless package socket's Backlog
+// option sets it: Linux's default somaxconn, fixed so that a simulated run
+// does not depend on the machine it runs on.
+const DefaultBacklog = 4096
 
 // Buffer sizes of a connection unless set (socket.ReadBuffer,
 // socket.WriteBuffer): what Linux starts a loopback connection with.
@@ -69,6 +75,9 @@ func Listen(t *asyncrt.Task, local netip.AddrPort, backlog int, opts StreamOptio
 	a, err := h.localAddr(local.Addr(), "listen")
 	if err != nil {
 		return nil, err
+	}
+	if a.IsMulticast() {
+		return nil, fmt.Errorf("simnet: listen %v on host %s: a TCP listener cannot bind a multicast group: %w", a, h, unix.EADDRNOTAVAIL)
 	}
 	port := local.Port()
 	if port == 0 {
@@ -281,10 +290,14 @@ func (p *pipe) arrive(t *asyncrt.Task, data []byte) {
 	n.stats.SegmentBytes += uint64(len(data))
 	n.mixEvent(t.Now(), evSegment, to.id, len(data))
 	n.mixBytes(data)
-	if !to.readShut { // else discarded, as Linux does after SHUT_RD
-		p.rcv.append(data)
-		to.rq.WakeAll()
+	if to.readShut {
+		// Discarded, as Linux does after SHUT_RD: the window stays open,
+		// and the sender sends on.
+		p.transmit(t)
+		return
 	}
+	p.rcv.append(data)
+	to.rq.WakeAll()
 }
 
 func (p *pipe) arriveFin(t *asyncrt.Task) {
@@ -330,7 +343,9 @@ func (s *Stream) reset(t *asyncrt.Task) {
 // data, a listener closed before accepting, a crash). err, if not nil,
 // is what the stream's own waiters read.
 func (s *Stream) abort(t *asyncrt.Task, err error) {
-	if !s.closed {
+	if !s.closed || !s.out.finSent {
+		// The peer has not heard the end (a stream closed but still
+		// sending has not sent its FIN): a reset tells it.
 		s.closed = true
 		if err != nil && s.err == nil {
 			s.err = err
@@ -381,11 +396,22 @@ func Dial(t *asyncrt.Task, remote netip.AddrPort, deadline time.Time, opts Strea
 	}
 	h.ports[port]++ // held while connecting
 	a := &attempt{host: h, to: to, local: netip.AddrPortFrom(localIP, port), remote: remote, opts: opts}
+	var conn *Stream // handed to the caller
 	defer func() {
-		if a.s == nil {
-			// Refused, timed out, or given up because t was aborted (a
-			// Timeout, a crash): an answer still on its way is reset.
-			a.abandoned = true
+		if conn != nil {
+			return
+		}
+		// Refused, timed out, or given up because t was aborted (a
+		// Timeout, a crash): an answer still on its way is reset, and so
+		// is a connection the server took but the dialer will not.
+		a.abandoned = true
+		switch {
+		case a.s != nil: // answered in the cycle t was aborted in
+			a.s.abort(t, nil)
+		case a.server != nil && !a.server.closed && a.server.err == nil:
+			a.server.resetFrom(t, a.server.peer())
+			fallthrough
+		default:
 			if h.ports[port]--; h.ports[port] <= 0 {
 				delete(h.ports, port)
 			}
@@ -410,12 +436,11 @@ func Dial(t *asyncrt.Task, remote netip.AddrPort, deadline time.Time, opts Strea
 			return nil, os.NewSyscallError("connect", a.err)
 		case a.done:
 			n.stats.Connects++
-			return a.s, nil
+			conn = a.s
+			return conn, nil
 		case expired(t, deadline):
-			a.abandoned = true
 			return nil, os.ErrDeadlineExceeded
 		case try == synRetries:
-			a.abandoned = true
 			return nil, os.NewSyscallError("connect", unix.ETIMEDOUT)
 		}
 	}
@@ -454,6 +479,9 @@ func (a *attempt) arrive(t *asyncrt.Task) {
 	}
 	n.mixEvent(t.Now(), evSyn, uint64(a.to.index)<<16|uint64(a.remote.Port()), 0)
 	back := n.route(a.to, a.host)
+	if a.server != nil && (a.server.closed || a.server.err != nil || a.server.host.down) {
+		a.server = nil // gone before the dialer heard of it: the retry starts afresh
+	}
 	if a.server == nil {
 		l := a.to.listeners[a.remote.Port()]
 		if l == nil || l.closed || !accepts(l, a.remote.Addr(), a.host) {
@@ -620,12 +648,13 @@ func (s *Stream) CloseWrite(t *asyncrt.Task) error {
 
 // CloseRead shuts the reading side: reads return io.EOF, and data that
 // arrives is discarded.
-func (s *Stream) CloseRead(*asyncrt.Task) error {
+func (s *Stream) CloseRead(t *asyncrt.Task) error {
 	if s.closed {
 		return net.ErrClosed
 	}
 	s.readShut = true
 	s.in.rcv.reset()
+	s.in.transmit(t) // the window opened: what arrives now is discarded
 	s.rq.WakeAll()
 	return nil
 }

@@ -23,7 +23,9 @@
 // options [ReadBuffer], [WriteBuffer] and [Backlog] apply to the simulation,
 // and [ConnectTimeout] is the connection request's deadline; [NoDelay],
 // [KeepAlive], [Linger], [ReuseAddr], [ReusePort], [Broadcast] and
-// [Resolver] are accepted and have no effect, and so are SetKeepAlive,
+// [Resolver] are accepted and have no effect (in particular a port holds
+// one socket per host: ReusePort does not let two share it), and so are
+// SetKeepAlive,
 // SetLinger, SetMulticastTTL and SetMulticastInterface. The getters report
 // what was set (ReadBuffer and WriteBuffer the sizes the simulation uses,
 // not doubled as Linux reports them). Multicast reaches the sockets of

@@ -48,6 +48,7 @@ type Option struct {
 
 type socketConfig struct {
 	backlog        int
+	backlogSet     bool // Backlog was given: the default is not the system's
 	reuseAddr      bool
 	reusePort      bool
 	connectTimeout time.Duration
@@ -89,12 +90,13 @@ func badOption(name string, format string, args ...any) Option {
 }
 
 // Backlog sets a listener's queue of connections not yet accepted (default:
-// the system's somaxconn).
+// the system's somaxconn; on a simulated network, simnet.DefaultBacklog, so
+// that a simulated run does not depend on the machine).
 func Backlog(n int) Option {
 	if n <= 0 {
 		return badOption("Backlog", "must be at least 1, got %d", n)
 	}
-	return option("Backlog", kindListenTCP, func(c *socketConfig) { c.backlog = n })
+	return option("Backlog", kindListenTCP, func(c *socketConfig) { c.backlog, c.backlogSet = n, true })
 }
 
 // ReuseAddr sets SO_REUSEADDR on a listening or bound socket (default on,

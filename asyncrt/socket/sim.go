@@ -303,7 +303,11 @@ func simListenTCP(t *asyncrt.Task, network, address string, cfg *socketConfig) (
 	if err != nil {
 		return nil, opError("listen", network, netip.AddrPort{}, netip.AddrPort{}, err)
 	}
-	sl, err := simnet.Listen(t, ap, cfg.backlog, simStreamOptions(cfg))
+	backlog := simnet.DefaultBacklog
+	if cfg.backlogSet {
+		backlog = cfg.backlog
+	}
+	sl, err := simnet.Listen(t, ap, backlog, simStreamOptions(cfg))
 	if err != nil {
 		return nil, opError("listen", network, ap, netip.AddrPort{}, err)
 	}

@@ -482,6 +482,9 @@ func (x *Exchange) Quiesce() {
 
 // awaitLink returns once no played partition cuts the exchange off.
 func (x *Exchange) awaitLink(t *asyncrt.Task) {
+	if !x.linkDown() {
+		return // the common case, with no subscription to make
+	}
 	sub := x.down.Subscribe()
 	for {
 		if down, _ := sub.BorrowAndUpdate(); !down {
