@@ -7,7 +7,7 @@ import (
 )
 
 // SelectCase is one alternative of [Select]. The package makes cases for its
-// own sources (OnRecv, OnSend, OnCrossRecv, OnTimeout, OnDeadline, OnCancel,
+// own sources (OnRecv, OnSend, OnCrossRecv, OnCrossSend, OnTimeout, OnDeadline, OnCancel,
 // OnJoin, OnRemote, OnNotify, OnShutdown); a source of your own becomes a
 // case by implementing these four methods with the waiting layer's exported
 // API ([Task.Enqueue], [SharedWaitQueue.Enqueue], [Task.NewWaiter],
@@ -226,6 +226,57 @@ func (c *CrossRecvCase[T]) Register(t *Task) {
 
 // Unregister implements [SelectCase].
 func (c *CrossRecvCase[T]) Unregister(*Task) { c.w.Cancel() }
+
+// CrossSendCase sends to a [CrossSender] from a task of any runtime: the
+// sending side of a channel between runtimes, next to a shutdown or a
+// timeout. While the channel is full the task waits, its runtime running
+// its other tasks; senders are woken once the receiver has emptied half
+// the channel, as [CrossSender.SendTask]'s are.
+type CrossSendCase[T any] struct {
+	s   *CrossSender[T]
+	v   T
+	w   Waiter
+	err error
+}
+
+// OnCrossSend is a Select case that sends v to s.
+func OnCrossSend[T any](s *CrossSender[T], v T) *CrossSendCase[T] {
+	return &CrossSendCase[T]{s: s, v: v}
+}
+
+// Err returns nil if the value was sent, or a *[SendError] wrapping
+// [ErrChanClosed] if the channel or this sender was closed.
+func (c *CrossSendCase[T]) Err() error { return c.err }
+
+// Begin implements [SelectCase].
+func (c *CrossSendCase[T]) Begin(t *Task) { t.check("OnCrossSend"); c.err = nil }
+
+// Poll implements [SelectCase].
+func (c *CrossSendCase[T]) Poll(*Task) bool {
+	ch := c.s.c
+	switch {
+	case c.s.closed.Load() || ch.closed.Load():
+		c.err = &SendError[T]{Op: "OnCrossSend", Value: c.v, Err: ErrChanClosed}
+	case !ch.tryPush(c.v):
+		return false
+	}
+	c.w.Release()
+	return true
+}
+
+// Register implements [SelectCase].
+func (c *CrossSendCase[T]) Register(t *Task) {
+	ch := c.s.c
+	c.w = ch.sendQ.Enqueue(t)
+	if ch.avail() < len(ch.ring) || c.s.closed.Load() || ch.closed.Load() {
+		// Room, or the end, came since Poll, before the receiver could see
+		// this sender waiting: its wake may be gone.
+		t.rt.wakeNode(c.w.n)
+	}
+}
+
+// Unregister implements [SelectCase].
+func (c *CrossSendCase[T]) Unregister(*Task) { c.w.Cancel() }
 
 // TimeCase completes at a point in time.
 type TimeCase struct {
