@@ -3,6 +3,8 @@
 // ([ListenUDP], [DialUDP]) whose waits suspend the calling task on the
 // runtime's poller and never block its thread. Inside a task of its runtime
 // a [TCPConn] is a net.Conn, and a [UDPConn] a net.PacketConn.
+// [ServeGroup] serves one handler on every runtime of an asyncrt.Group,
+// each with its own SO_REUSEPORT listener on one address.
 //
 // # Simulation
 //
@@ -24,9 +26,9 @@
 // and [ConnectTimeout] is the connection request's deadline; [NoDelay],
 // [KeepAlive], [Linger], [ReuseAddr], [ReusePort], [Broadcast] and
 // [Resolver] are accepted and have no effect (in particular a port holds
-// one socket per host: ReusePort does not let two share it), and so are
-// SetKeepAlive,
-// SetLinger, SetMulticastTTL and SetMulticastInterface. The getters report
+// one socket per host: ReusePort does not let two share it, and ServeGroup
+// refuses a simulated network), and so are SetKeepAlive, SetLinger,
+// SetMulticastTTL and SetMulticastInterface. The getters report
 // what was set (ReadBuffer and WriteBuffer the sizes the simulation uses,
 // not doubled as Linux reports them). Multicast reaches the sockets of
 // every host that joined the group (JoinGroup's interface plays no part);
