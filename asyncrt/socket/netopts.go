@@ -254,6 +254,17 @@ func setKeepAlive(fd int, on bool, period time.Duration) error {
 // resolved at once; host names are looked up on a goroutine (GoContext), so
 // the runtime's thread never blocks on DNS, and the lookup's context is
 // cancelled if t is aborted or times out while it waits.
+// checkNetwork refuses a network of another protocol than proto ("udp"
+// given to ListenTCP, say), which the address lookup, shared by both,
+// would let through.
+func checkNetwork(network, proto string) error {
+	switch network {
+	case proto, proto + "4", proto + "6":
+		return nil
+	}
+	return net.UnknownNetworkError(network)
+}
+
 func resolve(t *asyncrt.Task, network, address string, listen bool, r *net.Resolver) ([]netip.AddrPort, error) {
 	if r == nil {
 		r = net.DefaultResolver

@@ -34,6 +34,9 @@ func ListenTCP(t *asyncrt.Task, network, address string, opts ...Option) (*TCPLi
 	if err := cfg.applyAll(kindListenTCP, opts); err != nil {
 		return nil, err
 	}
+	if err := checkNetwork(network, "tcp"); err != nil {
+		return nil, opError("listen", network, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
 	if simnet.For(t) != nil {
 		return simListenTCP(t, network, address, &cfg)
 	}
@@ -275,6 +278,9 @@ func DialTCP(t *asyncrt.Task, network, address string, opts ...Option) (*TCPConn
 	cfg := defaultSocketConfig()
 	if err := cfg.applyAll(kindDialTCP, opts); err != nil {
 		return nil, err
+	}
+	if err := checkNetwork(network, "tcp"); err != nil {
+		return nil, opError("dial", network, netip.AddrPort{}, netip.AddrPort{}, err)
 	}
 	if simnet.For(t) != nil {
 		return simDialTCP(t, network, address, &cfg)

@@ -470,3 +470,18 @@ func TestSelectOnAccept(t *testing.T) {
 	assert.ErrorIs(t, r.closedErr, net.ErrClosed)
 	assert.Zero(t, rt.Stats().Registrations)
 }
+
+// A network of the other protocol is refused, not opened as this one.
+func TestOpenRefusesTheOtherProtocolsNetwork(t *testing.T) {
+	rt := newRuntime(t, asyncrt.NewBuilder())
+	errs, err := asyncrt.BlockOn(rt, func(task *asyncrt.Task) []error {
+		_, e1 := socket.ListenTCP(task, "udp", "127.0.0.1:0")
+		_, e2 := socket.DialTCP(task, "udp4", "127.0.0.1:9")
+		_, e3 := socket.ListenUDP(task, "tcp", "127.0.0.1:0")
+		return []error{e1, e2, e3}
+	})
+	require.NoError(t, err)
+	assert.ErrorContains(t, errs[0], "unknown network udp")
+	assert.ErrorContains(t, errs[1], "unknown network udp4")
+	assert.ErrorContains(t, errs[2], "unknown network tcp")
+}

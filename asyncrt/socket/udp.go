@@ -50,6 +50,9 @@ func openUDP(t *asyncrt.Task, network, address string, bind bool, opts []Option)
 	if err := cfg.applyAll(kindUDP, opts); err != nil {
 		return nil, err
 	}
+	if err := checkNetwork(network, "udp"); err != nil {
+		return nil, opError(op, network, netip.AddrPort{}, netip.AddrPort{}, err)
+	}
 	if simnet.For(t) != nil {
 		return simOpenUDP(t, network, address, bind, op, &cfg)
 	}
