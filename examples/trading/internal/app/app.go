@@ -82,6 +82,13 @@ type Config struct {
 	// Err receives what a simulation reports on the wall clock (nil:
 	// discarded).
 	Err io.Writer
+	// Cores is how many runtimes the engine runs on: 1 (the default; 0
+	// means 1), or 2, where a feed relay reads the feed socket on a runtime
+	// of its own and hands the packets over a cross channel to the
+	// runtime of the World, the strategy and the gateway (see
+	// engine.FeedRelay). Two need a live run of both sides in one process.
+	// The exchange has a runtime of its own either way.
+	Cores int
 }
 
 func (c *Config) errOut() io.Writer {
@@ -132,6 +139,19 @@ func (c *Config) defaults() error {
 	}
 	if c.Backtest != "" && c.Record != "" {
 		return errors.New("app: record a live run or replay a recording, not both")
+	}
+	if c.Cores == 0 {
+		c.Cores = 1
+	}
+	switch {
+	case c.Cores != 1 && c.Cores != 2:
+		return fmt.Errorf("app: --cores %d: the engine runs on 1 runtime or 2 (feed handler | strategy and gateway)", c.Cores)
+	case c.Cores == 2 && c.Sim:
+		return errors.New("app: --cores 2 splits a live engine over two threads; a simulation runs on one runtime (drop --sim or --cores)")
+	case c.Cores == 2 && c.Backtest != "":
+		return errors.New("app: --cores 2 splits a live engine over two threads; a backtest replays on one runtime (drop --backtest or --cores)")
+	case c.Cores == 2 && c.Role != RoleBoth:
+		return fmt.Errorf("app: --cores 2 runs with both sides in one process, not --role %s (drop --role or --cores)", c.Role)
 	}
 	if c.Partition < 0 {
 		return fmt.Errorf("app: partition %v must not be negative", c.Partition)
@@ -244,12 +264,17 @@ func (r *exchangeRun) serve() error {
 }
 
 type engineRun struct {
-	rt *asyncrt.Runtime
+	rt *asyncrt.Runtime // the engine's: World, strategy, gateway
 	e  *engine.Engine
+	// With --cores 2: the group of the engine's runtime (0) and the feed
+	// relay's (1), and the relay.
+	group *asyncrt.Group
+	relay *engine.FeedRelay
 }
 
 // newEngine makes the engine on a runtime whose shutdown signal fires when
-// stopOn is done.
+// stopOn is done; with cfg.Cores 2, it splits the feed handler off onto a
+// second runtime, stopped once the engine is done.
 func newEngine(stopOn context.Context, cfg *Config, clock asyncrt.Clock) (*engineRun, error) {
 	w := world.New()
 	e, err := engine.New(w, cfg.engineConfig())
@@ -258,7 +283,27 @@ func newEngine(stopOn context.Context, cfg *Config, clock asyncrt.Clock) (*engin
 	}
 	// With --http, /metrics has the poll-duration histogram: two clock
 	// reads a poll, so only then.
-	b := asyncrt.NewBuilder().World(w).Idle(cfg.idle()).SpinBeforePark(cfg.SpinBeforePark).ShutdownOn(stopOn).MeasurePolls(cfg.HTTP != "")
+	configure := func(b *asyncrt.Builder) *asyncrt.Builder {
+		return b.Idle(cfg.idle()).SpinBeforePark(cfg.SpinBeforePark).MeasurePolls(cfg.HTTP != "")
+	}
+	if cfg.Cores == 2 {
+		g, err := asyncrt.NewGroup(2, func(i int, b *asyncrt.Builder) {
+			configure(b)
+			if i == 0 {
+				b.World(w).ShutdownOn(stopOn)
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		relay, err := e.SplitFeed(g.Runtime(0), g.Runtime(1))
+		if err != nil {
+			g.Close()
+			return nil, err
+		}
+		return &engineRun{rt: g.Runtime(0), e: e, group: g, relay: relay}, nil
+	}
+	b := configure(asyncrt.NewBuilder().World(w).ShutdownOn(stopOn))
 	if clock != nil {
 		b = b.Clock(clock)
 	}
@@ -269,37 +314,86 @@ func newEngine(stopOn context.Context, cfg *Config, clock asyncrt.Clock) (*engin
 	return &engineRun{rt: rt, e: e}, nil
 }
 
-// startEngine makes an engine on the real clock and binds its feed socket.
+// close closes the engine's runtimes.
+func (r *engineRun) close() {
+	if r.group != nil {
+		r.group.Close()
+		return
+	}
+	r.rt.Close()
+}
+
+// runtimes names the engine's runtimes, for the live view.
+func (r *engineRun) runtimes() map[string]*asyncrt.Runtime {
+	if r.group != nil {
+		return map[string]*asyncrt.Runtime{"engine": r.rt, "feed": r.group.Runtime(1)}
+	}
+	return map[string]*asyncrt.Runtime{"engine": r.rt}
+}
+
+// startEngine makes an engine on the real clock and binds its feed socket
+// (on the relay's runtime, with two).
 func startEngine(stopOn context.Context, cfg *Config) (*engineRun, error) {
 	r, err := newEngine(stopOn, cfg, nil)
 	if err != nil {
 		return nil, err
 	}
-	if err := asyncrt.Run(r.rt, r.e.Listen); err != nil {
-		r.rt.Close()
+	if r.relay != nil {
+		err = asyncrt.Run(r.group.Runtime(1), r.relay.Listen)
+	} else {
+		err = asyncrt.Run(r.rt, r.e.Listen)
+	}
+	if err != nil {
+		r.close()
 		return nil, err
 	}
 	return r, nil
 }
 
-// run trades until the runtime's shutdown signal fires, publishing to the
-// live view if there is one.
+// run trades until the engine runtime's shutdown signal fires, publishing
+// to the live view if there is one. With two runtimes, the relay runs on
+// the other until the engine is done.
 func (r *engineRun) run(lv *live) (*engine.Report, error) {
+	if r.group == nil {
+		return r.runEngine(lv)
+	}
 	var rep *engine.Report
-	err := asyncrt.Run(r.rt, func(t *asyncrt.Task) error {
-		var publisher asyncrt.JoinHandle[struct{}]
-		stop := asyncrt.NewCancellationToken()
-		if lv != nil {
-			publisher = asyncrt.SpawnFunc(t, func(t *asyncrt.Task) { lv.publish(t, r.e, stop) }, asyncrt.Named("live view"))
+	err := r.group.Run(func(t *asyncrt.Task, i int) error {
+		if i == 1 {
+			return r.relay.Run(t, t.Runtime().ShutdownToken())
 		}
+		// Whatever becomes of the engine, the relay stops with it.
+		defer r.group.Runtime(1).ShutdownHandle().Trigger()
 		var err error
-		rep, err = r.e.Run(t, t.Runtime().ShutdownToken())
-		if lv != nil {
-			stop.Cancel()
-			err = errors.Join(err, publisher.Wait(t))
-		}
+		rep, err = r.engineRoot(t, lv)
 		return err
 	})
+	return rep, err
+}
+
+// runEngine runs the engine on its one runtime.
+func (r *engineRun) runEngine(lv *live) (*engine.Report, error) {
+	var rep *engine.Report
+	err := asyncrt.Run(r.rt, func(t *asyncrt.Task) error {
+		var err error
+		rep, err = r.engineRoot(t, lv)
+		return err
+	})
+	return rep, err
+}
+
+// engineRoot is the engine runtime's root task.
+func (r *engineRun) engineRoot(t *asyncrt.Task, lv *live) (*engine.Report, error) {
+	var publisher asyncrt.JoinHandle[struct{}]
+	stop := asyncrt.NewCancellationToken()
+	if lv != nil {
+		publisher = asyncrt.SpawnFunc(t, func(t *asyncrt.Task) { lv.publish(t, r.e, stop) }, asyncrt.Named("live view"))
+	}
+	rep, err := r.e.Run(t, t.Runtime().ShutdownToken())
+	if lv != nil {
+		stop.Cancel()
+		err = errors.Join(err, publisher.Wait(t))
+	}
 	return rep, err
 }
 
@@ -332,7 +426,7 @@ func runBoth(ctx context.Context, cfg *Config) (_ *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	defer er.rt.Close()
+	defer er.close()
 	xr, err := startExchange(context.Background(), cfg, er.e.FeedAddr())
 	if err != nil {
 		return nil, err
@@ -340,7 +434,9 @@ func runBoth(ctx context.Context, cfg *Config) (_ *Result, err error) {
 	defer xr.rt.Close()
 	cfg.OrderAddr, cfg.SnapshotAddr = xr.x.OrderAddr().String(), xr.x.SnapshotAddr().String()
 	er.e.SetExchange(cfg.OrderAddr, cfg.SnapshotAddr)
-	lv, liveDone, err := serveLive(cfg, map[string]*asyncrt.Runtime{"engine": er.rt, "exchange": xr.rt})
+	runtimes := er.runtimes()
+	runtimes["exchange"] = xr.rt
+	lv, liveDone, err := serveLive(cfg, runtimes)
 	if err != nil {
 		return nil, err
 	}
@@ -427,9 +523,9 @@ func runEngine(ctx context.Context, cfg *Config) (_ *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	defer er.rt.Close()
+	defer er.close()
 	fmt.Fprintf(cfg.Out, "engine     feed on %v  orders to %s  snapshots from %s\n", er.e.FeedAddr(), cfg.OrderAddr, cfg.SnapshotAddr)
-	lv, liveDone, err := serveLive(cfg, map[string]*asyncrt.Runtime{"engine": er.rt})
+	lv, liveDone, err := serveLive(cfg, er.runtimes())
 	if err != nil {
 		return nil, err
 	}
@@ -455,7 +551,7 @@ func runBacktest(ctx context.Context, cfg *Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer er.rt.Close()
+	defer er.close()
 	var rep *engine.Report
 	err = asyncrt.Run(er.rt, func(t *asyncrt.Task) error {
 		var err error

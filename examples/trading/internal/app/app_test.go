@@ -116,3 +116,63 @@ func TestCancelledContextStopsARunGracefully(t *testing.T) {
 	assert.True(t, res.Reconciled)
 	assert.Contains(t, out.String(), "tick-to-trade", "the final report is printed")
 }
+
+func TestCoresTwoSplitsTheFeedAndReconcilesWithDropsAndCuts(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	var out bytes.Buffer
+	res, err := app.Run(context.Background(), app.Config{
+		Duration: 2500 * time.Millisecond, Seed: 11, Instruments: 4, Rate: 5000,
+		DropRate: 0.05, CutEvery: 900 * time.Millisecond, Cores: 2, Out: &out,
+	})
+	require.NoError(t, err)
+	rep := res.Engine
+	t.Logf("report:\n%s", out.String())
+	require.True(t, res.Reconciled, "engine and exchange must agree on every position")
+	assert.Equal(t, 2, rep.Runtimes)
+	assert.Contains(t, out.String(), "layout     engine on 2 runtimes: feed handler | strategy and gateway")
+	assert.Greater(t, rep.Summary.Fills, uint64(0), "the market maker trades")
+	assert.Equal(t, res.Exchange.UserFills, rep.Summary.Fills, "every fill the exchange reported reached the engine")
+	assert.Greater(t, res.Exchange.FeedDropped, uint64(0))
+	assert.Greater(t, rep.Feed.Gaps, uint64(0), "dropped packets show up as gaps")
+	assert.Greater(t, rep.Feed.Snapshots, uint64(0), "gaps are recovered by snapshots")
+	assert.Greater(t, rep.Feed.Recoveries, uint64(0))
+	assert.GreaterOrEqual(t, res.Exchange.Cuts, uint64(1))
+	assert.GreaterOrEqual(t, rep.Gateway.Logins, uint64(2), "the engine logs in again after a cut")
+	// The packets crossed from the relay's runtime to the engine's.
+	assert.Greater(t, rep.Feed.Packets, res.Exchange.FeedPackets/2)
+	assert.LessOrEqual(t, rep.Feed.Packets, res.Exchange.FeedPackets)
+	assert.Greater(t, rep.RelayBuffers, 0)
+	assert.LessOrEqual(t, rep.RelayBuffers, 1024, "buffers are recycled, not allocated per packet")
+	assert.Less(t, uint64(rep.RelayBuffers), rep.Feed.Packets, "buffers are recycled, not allocated per packet")
+	assert.Greater(t, rep.Latency.Count, int64(0))
+	assert.Contains(t, out.String(), "tick-to-trade")
+	assert.Contains(t, out.String(), "reconciled engine and exchange agree")
+}
+
+func TestCoresTwoStopsOnCancel(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(time.Second, cancel) // as Ctrl-C would
+	var out bytes.Buffer
+	res, err := app.Run(ctx, app.Config{Seed: 2, Instruments: 2, Rate: 2000, Cores: 2, Out: &out})
+	require.NoError(t, err)
+	assert.True(t, res.Reconciled)
+	assert.Less(t, res.Wall, 10*time.Second)
+	assert.Contains(t, out.String(), "tick-to-trade", "the final report is printed")
+}
+
+func TestCoresRejectsBadConfigurations(t *testing.T) {
+	for name, cfg := range map[string]app.Config{
+		"three":         {Duration: time.Second, Cores: 3},
+		"negative":      {Duration: time.Second, Cores: -1},
+		"sim":           {Duration: time.Second, Cores: 2, Sim: true},
+		"backtest":      {Backtest: "x.rec", Cores: 2},
+		"role engine":   {Duration: time.Second, Cores: 2, Role: app.RoleEngine},
+		"role exchange": {Duration: time.Second, Cores: 2, Role: app.RoleExchange},
+	} {
+		_, err := app.Run(context.Background(), cfg)
+		if assert.Error(t, err, name) {
+			assert.Contains(t, err.Error(), "--cores", name)
+		}
+	}
+}

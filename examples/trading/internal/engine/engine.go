@@ -16,6 +16,10 @@
 //   - the tick-to-trade latency, from reading a feed packet to writing the
 //     order it caused, goes into an HDR histogram.
 //
+// Or the feed handler's socket reads move to a second runtime, a FeedRelay
+// that hands each packet over a cross channel to the engine's runtime (see
+// Engine.SplitFeed); the rest stays as it is.
+//
 // The same code runs a backtest: a recording of the feed is replayed under
 // the simulated clock, and the orders are matched in-process by the
 // exchange's matching engine (see Venue).
@@ -87,6 +91,7 @@ type Engine struct {
 	lastErr  error
 	ran      bool
 	venue    *Venue
+	relay    *FeedRelay // the feed is read on another runtime (SplitFeed)
 }
 
 var processStart = time.Now()
@@ -145,8 +150,12 @@ func New(w *world.World, cfg Config) (*Engine, error) {
 }
 
 // Listen binds the feed socket. Call it before the exchange starts sending,
-// from a task of the engine's runtime.
+// from a task of the engine's runtime. An engine whose feed is split off
+// (SplitFeed) listens through its FeedRelay instead.
 func (e *Engine) Listen(t *asyncrt.Task) error {
+	if e.relay != nil {
+		return errors.New("engine: the feed is split off: call the FeedRelay's Listen")
+	}
 	if e.udp != nil {
 		return errors.New("engine: Listen called twice")
 	}
@@ -173,7 +182,12 @@ func (e *Engine) Settled() bool {
 }
 
 // FeedAddr is the bound feed address.
-func (e *Engine) FeedAddr() netip.AddrPort { return e.udp.LocalAddrPort() }
+func (e *Engine) FeedAddr() netip.AddrPort {
+	if e.relay != nil {
+		return e.relay.udp.LocalAddrPort()
+	}
+	return e.udp.LocalAddrPort()
+}
 
 // setup makes the feed handler and links it to the strategy.
 func (e *Engine) setup(t *asyncrt.Task) error {
@@ -202,13 +216,23 @@ func (c tcpTransport) send(_ *asyncrt.Task, b []byte) error {
 // Run trades live until stop is cancelled or the exchange ends the session,
 // then cancels every order, logs out and returns the final report.
 func (e *Engine) Run(t *asyncrt.Task, stop *asyncrt.CancellationToken) (*Report, error) {
-	if e.udp == nil {
+	readFeed := e.readFeed
+	switch {
+	case e.relay != nil && e.relay.udp == nil:
+		return nil, errors.New("engine: Run called before the FeedRelay's Listen")
+	case e.relay != nil && t.Runtime() == e.relay.rt:
+		return nil, errors.New("engine: Run called on the FeedRelay's runtime")
+	case e.relay != nil:
+		readFeed = e.readRelay
+		defer e.closeRelay()
+	case e.udp == nil:
 		return nil, errors.New("engine: Run called before Listen")
+	default:
+		defer e.udp.Close()
 	}
 	if err := e.setup(t); err != nil {
 		return nil, err
 	}
-	defer e.udp.Close()
 	rt := t.Runtime()
 	if e.cfg.Record != "" {
 		rec, err := recording.Create(e.cfg.Record)
@@ -235,7 +259,7 @@ func (e *Engine) Run(t *asyncrt.Task, stop *asyncrt.CancellationToken) (*Report,
 	e.gw.wake = wake
 
 	tasks := asyncrt.NewJoinSet[struct{}]() // results unused: Shutdown ends them
-	tasks.SpawnFunc(t, e.readFeed)
+	tasks.SpawnFunc(t, readFeed)
 	tasks.SpawnFunc(t, func(t *asyncrt.Task) { e.fetchSnapshots(t, snapRx) }, asyncrt.Named("snapshots"))
 	tasks.SpawnFunc(t, e.holdSession)
 	tasks.SpawnFunc(t, func(t *asyncrt.Task) { e.write(t, wakeRx) }, asyncrt.Named("order writer"))
@@ -295,12 +319,17 @@ func (e *Engine) readFeed(t *asyncrt.Task) {
 			}
 			continue // a transient receive error: the sequence check covers loss
 		}
-		t0 := monoNow()
-		e.strat.now = t.Now()
-		e.record(recording.KindPacket, buf[:n])
-		e.feed.OnPacket(buf[:n], t0)
-		e.gw.Flush(t)
+		e.onPacket(t, buf[:n], monoNow())
 	}
+}
+
+// onPacket handles a feed packet read at t0 (on the latency clock): it
+// updates the books, which runs the strategy, and writes the orders.
+func (e *Engine) onPacket(t *asyncrt.Task, pkt []byte, t0 int64) {
+	e.strat.now = t.Now()
+	e.record(recording.KindPacket, pkt)
+	e.feed.OnPacket(pkt, t0)
+	e.gw.Flush(t)
 }
 
 // fetchSnapshots answers the feed's snapshot requests.

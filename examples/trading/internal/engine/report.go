@@ -89,6 +89,11 @@ type Report struct {
 	// Simulated marks the report of a run on a simulated network and
 	// clock: Print leaves the wall-clock latency line out.
 	Simulated bool
+	// Runtimes is how many runtimes the engine ran on: 2 when its feed
+	// was split off (SplitFeed), and then RelayBuffers is how many packet
+	// buffers the relay allocated. Print says so; it says nothing of one.
+	Runtimes     int
+	RelayBuffers int
 }
 
 // MarketStats counts the feed messages applied to the books.
@@ -142,6 +147,10 @@ func (e *Engine) report(t *asyncrt.Task) *Report {
 		RiskRejects: make(map[string]uint64),
 		FillLog:     e.gw.Fills(),
 		Err:         e.lastErr,
+		Runtimes:    1,
+	}
+	if e.relay != nil {
+		r.Runtimes, r.RelayBuffers = 2, e.relay.Buffers()
 	}
 	mk := e.market
 	r.Market = MarketStats{mk.Messages, mk.Adds, mk.Executions, mk.Cancels, mk.Deletes, mk.Replaces, mk.Trades, mk.Unknown, mk.Malformed}
@@ -199,6 +208,9 @@ func (r *Report) Print(w io.Writer) {
 	s := r.Summary
 	fmt.Fprintf(w, "engine     %.1fs  %d feed messages (%.0f/s)  %d/%d books fresh\n",
 		s.Elapsed.Seconds(), s.Messages, float64(s.Messages)/max(s.Elapsed.Seconds(), 1e-9), s.Books, s.Instruments)
+	if r.Runtimes == 2 {
+		fmt.Fprintf(w, "layout     engine on 2 runtimes: feed handler | strategy and gateway (a cross channel between them, %d packet buffers)\n", r.RelayBuffers)
+	}
 	fmt.Fprintf(w, "feed       packets %d  gaps %d (%d messages)  recoveries %d  snapshots %d  malformed %d  unknown refs %d\n",
 		r.Feed.Packets, r.Feed.Gaps, r.Feed.GapMessages, r.Feed.Recoveries, r.Feed.Snapshots, r.Feed.Malformed+r.Market.Malformed, r.Market.Unknown)
 	g := r.Gateway
