@@ -70,15 +70,19 @@ func acceptOrrery(t *asyncrt.Task, l *socket.TCPListener) {
 			log.Printf("orrery server: no longer accepting: %v", err)
 			return
 		}
-		asyncrt.SpawnFunc(t, func(t *asyncrt.Task) { serveOrrery(c) }, asyncrt.Named("conn")).Detach()
+		asyncrt.SpawnFunc(t, func(t *asyncrt.Task) {
+			defer c.Close()
+			answerOrrery(c)
+		}, asyncrt.Named("conn")).Detach()
 	}
 }
 
-// serveOrrery answers one connection: each Read takes whatever has arrived,
-// every complete request in it is answered, and the answers leave in one
-// Write. The buffers are the connection's own and reused for every read.
-func serveOrrery(c *socket.TCPConn) {
-	defer c.Close()
+// answerOrrery answers one connection until it ends or breaks the protocol:
+// each Read takes whatever has arrived, every complete request in it is
+// answered, and the answers leave in one Write. The buffers are the
+// connection's own and reused for every read. Closing c is the caller's
+// part (the single runtime's connection task, or socket.ServeGroup).
+func answerOrrery(c *socket.TCPConn) {
 	in := make([]byte, proto.BufferSize)
 	out := make([]byte, 0, 4<<10)
 	filled := 0

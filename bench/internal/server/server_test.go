@@ -147,3 +147,59 @@ func TestOversizedFrameClosesConnection(t *testing.T) {
 		})
 	}
 }
+
+// TestCloseWithOpenConnections closes each server while clients are still
+// connected and idle, their handlers waiting in a read: Close must end
+// those handlers (for the Orrery groups, on every runtime), return, and
+// leave the clients reading the end of the stream or a reset.
+func TestCloseWithOpenConnections(t *testing.T) {
+	for _, v := range variants() {
+		t.Run(v.name, func(t *testing.T) {
+			s, err := server.Start(v.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var conns []net.Conn
+			defer func() {
+				for _, c := range conns {
+					c.Close()
+				}
+			}()
+			for i := range 16 { // enough that a group of two very likely gets some on each runtime
+				c, err := net.Dial("tcp", s.Addr())
+				if err != nil {
+					s.Close()
+					t.Fatal(err)
+				}
+				conns = append(conns, c)
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				// One request answered: the connection has a handler.
+				r := bufio.NewReader(c)
+				if _, err := c.Write(proto.AppendRequest(nil, uint64(i), 16)); err != nil {
+					s.Close()
+					t.Fatal(err)
+				}
+				frame := make([]byte, proto.HeaderSize+16)
+				if _, err := io.ReadFull(r, frame); err != nil {
+					s.Close()
+					t.Fatalf("conn %d: %v", i, err)
+				}
+			}
+			closed := make(chan error, 1)
+			go func() { closed <- s.Close() }()
+			select {
+			case err := <-closed:
+				if err != nil {
+					t.Fatalf("Close: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Close did not return within 10 s with connections open")
+			}
+			for i, c := range conns {
+				if n, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+					t.Fatalf("conn %d: read %d bytes, %v after Close: want the connection closed", i, n, err)
+				}
+			}
+		})
+	}
+}
