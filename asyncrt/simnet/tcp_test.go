@@ -141,42 +141,30 @@ func TestBandwidth(t *testing.T) {
 		t0 := task.Now()
 		// The server sends 50 000 bytes to the client while the client
 		// sends 100 000 to the server.
-		down := on(task, p.server, func(task *asyncrt.Task) []time.Duration {
-			if _, err := srv.Write(task, pattern(0, 50_000)); err != nil {
-				panic(err)
-			}
-			var arrivals []time.Duration
-			got := 0
-			buf := make([]byte, 1<<20)
-			for got < 100_000 {
-				k, err := srv.Read(task, buf)
-				if err != nil {
+		// Each end writes send bytes, then reads the want bytes the other
+		// end writes, noting when each read returned.
+		both := func(s *simnet.Stream, send, want int) func(*asyncrt.Task) []time.Duration {
+			return func(task *asyncrt.Task) []time.Duration {
+				if _, err := s.Write(task, pattern(0, send)); err != nil {
 					panic(err)
 				}
-				assert.Equal(t, pattern(got, k), buf[:k])
-				got += k
-				arrivals = append(arrivals, task.Now().Sub(t0))
-			}
-			return arrivals
-		})
-		up := on(task, p.cli, func(task *asyncrt.Task) []time.Duration {
-			if _, err := cli.Write(task, pattern(0, 100_000)); err != nil {
-				panic(err)
-			}
-			var arrivals []time.Duration
-			got := 0
-			buf := make([]byte, 1<<20)
-			for got < 50_000 {
-				k, err := cli.Read(task, buf)
-				if err != nil {
-					panic(err)
+				var arrivals []time.Duration
+				got := 0
+				buf := make([]byte, 1<<20)
+				for got < want {
+					k, err := s.Read(task, buf)
+					if err != nil {
+						panic(err)
+					}
+					assert.Equal(t, pattern(got, k), buf[:k])
+					got += k
+					arrivals = append(arrivals, task.Now().Sub(t0))
 				}
-				assert.Equal(t, pattern(got, k), buf[:k])
-				got += k
-				arrivals = append(arrivals, task.Now().Sub(t0))
+				return arrivals
 			}
-			return arrivals
-		})
+		}
+		down := on(task, p.server, both(srv, 50_000, 100_000))
+		up := on(task, p.cli, both(cli, 100_000, 50_000))
 		// The client's write buffer (64 KiB) goes first, as one segment,
 		// then the rest: 100 000 bytes in 100 ms.
 		assert.Equal(t, []time.Duration{65_536*time.Microsecond + lat, 100*time.Millisecond + lat}, await(task, down))
