@@ -18,6 +18,7 @@ import (
 // the runtime's eventfd only if it is parked.
 type crossChan[T any] struct {
 	rt      *Runtime
+	group   *Group         // NewGroupChan: only the group's runtimes send
 	ring    []crossSlot[T] // power-of-two length: the channel's capacity
 	mask    uint64
 	senders atomic.Int64
@@ -200,6 +201,7 @@ func (*crossChan[T]) refuse() bool { return false }
 // wrapping [ErrChanClosed] once this sender or the receiver is closed.
 func (s *CrossSender[T]) Send(v T) error {
 	c := s.c
+	c.checkGroupSender("CrossSender.Send")
 	if c.rt.onRuntime() {
 		panic("asyncrt: CrossSender.Send called from a task of the receiving runtime: " +
 			"it would block the thread the receiver runs on; use SendTask")
@@ -256,6 +258,7 @@ func (c *crossChan[T]) spinPush(v T) bool {
 func (s *CrossSender[T]) SendTask(t *Task, v T) error {
 	t.check("CrossSender.SendTask")
 	c := s.c
+	c.checkGroupTask(t, "CrossSender.SendTask")
 	for {
 		if s.closed.Load() || c.closed.Load() {
 			return &SendError[T]{Op: "CrossSender.SendTask", Value: v, Err: ErrChanClosed}
@@ -263,7 +266,7 @@ func (s *CrossSender[T]) SendTask(t *Task, v T) error {
 		if c.tryPush(v) {
 			return nil
 		}
-		w := c.sendQ.Enqueue(t)
+		w := c.sendQ.enqueue(t, peers(t.rt, c.rt))
 		// Look again now that the receiver can see a sender waiting.
 		if c.tryPush(v) {
 			w.Release()
@@ -280,6 +283,7 @@ func (s *CrossSender[T]) SendTask(t *Task, v T) error {
 // returns a *[SendError] wrapping [ErrFull] or [ErrChanClosed] otherwise.
 func (s *CrossSender[T]) TrySend(v T) error {
 	c := s.c
+	c.checkGroupSender("CrossSender.TrySend")
 	switch {
 	case s.closed.Load() || c.closed.Load():
 		return &SendError[T]{Op: "CrossSender.TrySend", Value: v, Err: ErrChanClosed}
@@ -478,4 +482,53 @@ func Forward[T any](rt *Runtime, ch <-chan T, capacity int) (*CrossReceiver[T], 
 		}
 	}()
 	return r, nil
+}
+
+// NewGroupChan makes a channel between the runtimes of g: a cross channel
+// (see [NewCrossChan]) into the tasks of runtime to, that only the group's
+// runtimes send to, from their tasks (SendTask, [OnCrossSend]) or their
+// threads (TrySend, Send). Because nothing outside the group can feed it, a
+// task waiting to receive from it waits on the group, and [Group.Run] can
+// tell a group whose runtimes all wait on one another, which is deadlocked,
+// from one that waits on the outside world. Send to a runtime of the group
+// from other goroutines with [NewCrossChan].
+//
+// Sending from a goroutine or a task outside the group panics. It panics if
+// to is out of range.
+func NewGroupChan[T any](g *Group, to int, capacity int) (*CrossSender[T], *CrossReceiver[T], error) {
+	if g == nil {
+		return nil, nil, errors.New("asyncrt: NewGroupChan called with a nil *Group")
+	}
+	g.checkIndex("NewGroupChan", to)
+	s, r, err := NewCrossChan[T](g.rts[to], capacity)
+	if err != nil {
+		return nil, nil, fmt.Errorf("asyncrt: NewGroupChan: %w", err)
+	}
+	s.c.group = g
+	s.c.recvQ.peer = true
+	return s, r, nil
+}
+
+// checkGroupSender panics if c is a group channel and the caller is not on
+// one of the group's runtimes.
+func (c *crossChan[T]) checkGroupSender(op string) {
+	if c.group == nil {
+		return
+	}
+	for _, rt := range c.group.rts {
+		if rt.onRuntime() {
+			return
+		}
+	}
+	panic("asyncrt: " + op + " called from outside the group on a channel made by NewGroupChan: " +
+		"only the group's runtimes send to it; feed a runtime from other goroutines through NewCrossChan")
+}
+
+// checkGroupTask panics if c is a group channel and t is not a task of one
+// of the group's runtimes.
+func (c *crossChan[T]) checkGroupTask(t *Task, op string) {
+	if c.group != nil && t.rt.group != c.group {
+		panic("asyncrt: " + op + " called by a task outside the group on a channel made by NewGroupChan: " +
+			"only the group's runtimes send to it; use NewCrossChan for a channel between runtimes of no common group")
+	}
 }

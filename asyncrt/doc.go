@@ -104,7 +104,9 @@
 // CPU), or keeps polling ([Spin]: lowest latency, one busy core). A root
 // waiting on something that can never happen — no ready task, no pending
 // timer, no registration something outside the tasks could wake (IO, another
-// goroutine, a [Waker] handed out) — ends BlockOn with [ErrDeadlock].
+// goroutine, a [Waker] handed out) — ends BlockOn with [ErrDeadlock]. The
+// runtimes of a [Group] under [Group.Run] are deadlocked together, once each
+// waits only on the others.
 //
 // # Other goroutines
 //

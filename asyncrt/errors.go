@@ -14,7 +14,9 @@ var (
 	// ErrDeadlock is returned by [BlockOn] when the root task waits on
 	// something that can never happen: no task is ready and nothing (a timer,
 	// IO, another goroutine) could ever wake one. The root task is unwound
-	// before BlockOn returns, so its defers have run.
+	// before BlockOn returns, so its defers have run. Under [Group.Run] the
+	// group decides: its runtimes are deadlocked once all of them wait on
+	// one another (see [Group]).
 	ErrDeadlock = errors.New("asyncrt: deadlock: the root task waits on something that can never happen")
 
 	// ErrPoolFull reports a task that was not started because the runtime's

@@ -1,6 +1,7 @@
 package asyncrt_test
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/orrery-go/orrery/asyncrt"
@@ -57,4 +58,42 @@ func ExampleNewGroup() {
 	// Output:
 	// 42 6
 	// <nil> 0
+}
+
+// Two runtimes pass a value back and forth over group channels, then both
+// wait for a value that never comes. Neither is deadlocked alone while the
+// other works; once both wait on each other, Run reports it for each.
+func ExampleNewGroupChan() {
+	g, err := asyncrt.NewGroup(2, nil)
+	if err != nil {
+		panic(err)
+	}
+	defer g.Close()
+	var ins [2]*asyncrt.CrossSender[int]
+	var outs [2]*asyncrt.CrossReceiver[int]
+	for i := range 2 {
+		ins[i], outs[i], _ = asyncrt.NewGroupChan[int](g, i, 1)
+	}
+	err = g.Run(func(t *asyncrt.Task, i int) error {
+		if i == 0 {
+			_ = ins[1].SendTask(t, 1)
+		}
+		for {
+			v, err := outs[i].Recv(t)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("runtime %d got %d\n", i, v)
+			if v < 4 {
+				_ = ins[1-i].SendTask(t, v+1)
+			}
+		}
+	})
+	fmt.Println(errors.Is(err, asyncrt.ErrDeadlock))
+	// Output:
+	// runtime 1 got 1
+	// runtime 0 got 2
+	// runtime 1 got 3
+	// runtime 0 got 4
+	// true
 }

@@ -3,7 +3,9 @@ package asyncrt
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,11 +18,35 @@ import (
 // one stops them all ([Group.Shutdown], [Group.Close]), and one reads their
 // counters ([Group.Stats]).
 //
+// # Deadlocks
+//
+// While [Group.Run] runs, the group, not each runtime alone, says when it is
+// deadlocked. A runtime with no timer whose tasks wait only on the group —
+// on a remote task of another runtime ([RemoteHandle.Await], [OnRemote]),
+// on room to spawn there ([SpawnOn]) or to send to a cross channel another
+// runtime receives from ([CrossSender.SendTask], [OnCrossSend]), on a
+// channel between the group's runtimes ([NewGroupChan]), or on its own
+// tasks, which a peer may spawn work for — sleeps, and is not deadlocked
+// while another runtime of the group still works. Once every runtime of the
+// group is in that state, or has finished its root, nothing can wake any of
+// them: each of those still waiting returns an error wrapping [ErrDeadlock]
+// from Run. A task waiting on the outside world (IO, a timer, a channel
+// from [NewCrossChan], which any goroutine may feed) keeps its runtime busy
+// and so the group undeadlocked, as it keeps a runtime alone. Outside Run
+// (a runtime driven by its own [BlockOn], a [Group.Shutdown]) each runtime
+// decides alone, and waits on its peers count as waits on the outside world.
+//
 // A Group's methods are safe for concurrent use from any goroutine, except
 // that Run, Shutdown and Close must not be called from a task of one of its
 // runtimes (they would wait on the thread they run on).
 type Group struct {
 	rts []*Runtime
+	// running is set while Run runs; active counts the runtimes of a
+	// running group that are neither waiting only on the group
+	// (gsPeerIdle) nor finished (see idlePeers).
+	running atomic.Bool
+	active  atomic.Int32
+	closing atomic.Bool // Close has begun
 }
 
 // NewGroup builds n runtimes (n >= 1). Runtime i is built from a
@@ -43,6 +69,7 @@ func NewGroup(n int, configure func(i int, b *Builder)) (*Group, error) {
 			g.Close()
 			return nil, fmt.Errorf("asyncrt: NewGroup: runtime %d: %w", i, err)
 		}
+		rt.group = g
 		g.rts = append(g.rts, rt)
 	}
 	return g, nil
@@ -79,23 +106,148 @@ func (g *Group) mustBeOutside(op string) {
 // it), wrapped with the runtime's index; it is nil if every root returned
 // nil. A root that fails does not stop the others: to stop them all, have
 // the roots watch their shutdown signal ([OnShutdown]) and call
-// [Group.Shutdown], or trigger each runtime's [ShutdownHandle].
+// [Group.Shutdown], or trigger each runtime's [ShutdownHandle]. A group
+// whose runtimes all wait on one another is deadlocked (see the Group
+// type's documentation): every runtime still waiting returns an error
+// wrapping [ErrDeadlock]. Run returns an error, running nothing, if another
+// Run of the group has not returned.
 func (g *Group) Run(fn func(t *Task, i int) error) error {
 	if fn == nil {
 		return errors.New("asyncrt: Group.Run called with a nil function")
 	}
 	g.mustBeOutside("Group.Run")
+	if !g.running.CompareAndSwap(false, true) {
+		return errors.New("asyncrt: Group.Run called while the group is already running; wait for the first Run to return")
+	}
+	defer g.running.Store(false)
+	// Every runtime counts as busy from now until its root returns: one
+	// whose BlockOn has not begun yet is about to run.
+	g.active.Store(int32(len(g.rts)))
+	for _, rt := range g.rts {
+		rt.gstate.Store(gsRunning)
+	}
 	errs := make([]error, len(g.rts))
 	var wg sync.WaitGroup
 	for i, rt := range g.rts {
 		wg.Go(func() {
-			if err := Run(rt, func(t *Task) error { return fn(t, i) }); err != nil {
+			err := Run(rt, func(t *Task) error { return fn(t, i) })
+			g.leave(rt)
+			if err != nil {
 				errs[i] = fmt.Errorf("asyncrt: group runtime %d: %w", i, err)
 			}
 		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// The states of a runtime in a running group's deadlock detection
+// (Runtime.gstate).
+const (
+	gsOff        int32 = iota // not in Group.Run: the runtime decides alone
+	gsRunning                 // counted in Group.active
+	gsPeerIdle                // parked, its tasks waiting only on the group
+	gsDeadlocked              // found deadlocked with the whole group
+)
+
+// errGroupDeadlock is what every runtime of a deadlocked group returns.
+var errGroupDeadlock = fmt.Errorf("%w (every runtime of the group waits on the others, or has finished)", ErrDeadlock)
+
+// idlePeers is idle for a runtime of a running group that has no timer
+// and whose tasks wait, if at all, only on the group's other runtimes: on
+// their remote tasks' results, on room in their inboxes or cross channels,
+// or on group channels. Another goroutine could still post it work (a
+// SpawnOn from outside the group), but, as for a runtime alone, that does
+// not count: the runtime is deadlocked if every other runtime of the group
+// is in the same state or has finished.
+//
+// The count of busy runtimes (Group.active) only reaches zero when that is
+// so: a runtime leaves the count here, after publishing gsPeerIdle, and is
+// counted again by whoever posts it work (poke, through wake), before the
+// post can be seen, or by itself when it finds the work first. A busy
+// runtime that posts is counted while it posts, so the count cannot pass
+// through zero between the two. The runtime that takes it to zero declares
+// the deadlock.
+func (rt *Runtime) idlePeers(g *Group, drainUntil time.Time) error {
+	rt.gstate.Store(gsPeerIdle)
+	if rt.attn.Load()&attnInbox != 0 {
+		// Work was posted while the runtime still counted as busy, so its
+		// poster did not count it again: it must not leave the count.
+		if !rt.gstate.CompareAndSwap(gsPeerIdle, gsRunning) {
+			g.release() // a poster did count it again, after all
+		}
+		return nil
+	}
+	// From here any post counts the runtime busy again (wake).
+	g.release()
+	if rt.attn.Load()&(attnInbox|attnDeadlock) == 0 {
+		multi := runtime.GOMAXPROCS(0) > 1
+		switch {
+		case rt.cfg.idle == Spin && multi:
+			// Go round the loop now and then, as a spinning runtime
+			// does, so that the watchdog sees the thread. (With one
+			// processor the peers could not run meanwhile.)
+			rt.spin(time.Millisecond)
+		case rt.cfg.spinBeforePark > 0 && multi && rt.spin(rt.cfg.spinBeforePark):
+		default:
+			rt.park(-1, drainUntil)
+		}
+	}
+	if g.wake(rt) {
+		return nil
+	}
+	if rt.gstate.Load() == gsDeadlocked {
+		rt.attn.And(^uint32(attnDeadlock))
+		return errGroupDeadlock
+	}
+	return nil // a poster counted the runtime busy again
+}
+
+// wake moves rt from gsPeerIdle to gsRunning, if it is there, and reports
+// whether it did. The count goes up first: a runtime is never seen running
+// and uncounted, which would let a peer that goes idle meanwhile take the
+// count to zero while rt still works.
+func (g *Group) wake(rt *Runtime) bool {
+	g.active.Add(1)
+	if rt.gstate.CompareAndSwap(gsPeerIdle, gsRunning) {
+		return true
+	}
+	g.release()
+	return false
+}
+
+// release takes one from the count of busy runtimes. Whoever takes it to
+// zero declares the deadlock.
+func (g *Group) release() {
+	if g.active.Add(-1) == 0 {
+		g.declareDeadlock()
+	}
+}
+
+// leave takes rt, whose root has returned, out of the running group. If
+// every other runtime waits on the group, none of them can be woken.
+func (g *Group) leave(rt *Runtime) {
+	if rt.gstate.Swap(gsOff) == gsRunning {
+		g.release()
+	}
+}
+
+// declareDeadlock ends the wait of every runtime of the group that waits
+// on the others: each returns errGroupDeadlock from its BlockOn.
+func (g *Group) declareDeadlock() {
+	if g.closing.Load() {
+		// Runtimes are being closed, some before others: the rest will
+		// return ErrClosed, not a deadlock of the group.
+		return
+	}
+	for _, rt := range g.rts {
+		if rt.gstate.CompareAndSwap(gsPeerIdle, gsDeadlocked) {
+			rt.attn.Or(attnDeadlock)
+			if rt.parked.CompareAndSwap(true, false) {
+				rt.inbox.wake(rt)
+			}
+		}
+	}
 }
 
 // SpawnOn starts fn as a task on runtime i of the group and returns a handle
@@ -139,7 +291,7 @@ func spawnRemoteTask[T any](t *Task, h *Handle, fn func(*Task) T) (*RemoteHandle
 			return r, err
 		}
 		ib := &h.rt.inbox
-		w := ib.roomQ.Enqueue(t)
+		w := ib.roomQ.enqueue(t, peers(t.rt, h.rt))
 		// Look again now that the runtime's take can see the registration.
 		r, err = spawnRemote(h, fn, false, "SpawnOn")
 		if err != errInboxFull {
@@ -189,6 +341,7 @@ func (g *Group) Shutdown(timeout time.Duration) GroupShutdownStats {
 // statistics.
 func (g *Group) Close() GroupShutdownStats {
 	g.mustBeOutside("Group.Close")
+	g.closing.Store(true)
 	per := make([]ShutdownStats, len(g.rts))
 	var wg sync.WaitGroup
 	for i, rt := range g.rts {
@@ -256,3 +409,7 @@ func addStats(sum, s *Stats) {
 	}
 	sum.PollTimes.Sum += s.PollTimes.Sum
 }
+
+// peers reports whether a and b are runtimes of one group: a task of a
+// waiting on b waits on the group (see idlePeers).
+func peers(a, b *Runtime) bool { return a.group != nil && a.group == b.group }

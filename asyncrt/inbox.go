@@ -59,9 +59,7 @@ func (ib *inbox) post(rt *Runtime, j inboxJob) bool {
 	// The poke happens outside the lock: the write wakes the runtime's
 	// thread, which must not find the lock still held when it comes to
 	// drain the inbox.
-	if rt.parked.CompareAndSwap(true, false) {
-		ib.wake(rt)
-	}
+	rt.poke()
 	return true
 }
 
@@ -84,9 +82,7 @@ func (ib *inbox) postSpawn(rt *Runtime, j inboxJob, block bool) error {
 	ib.jobs = append(ib.jobs, j)
 	ib.attn.Or(attnInbox)
 	ib.mu.Unlock()
-	if rt.parked.CompareAndSwap(true, false) {
-		ib.wake(rt)
-	}
+	rt.poke()
 	return nil
 }
 
@@ -274,7 +270,7 @@ func (r *RemoteHandle[T]) Wait() (T, error) {
 func (r *RemoteHandle[T]) Await(t *Task) (T, error) {
 	t.check("RemoteHandle.Await")
 	for !r.finished() {
-		w := r.awaiters.Enqueue(t)
+		w := r.awaiters.enqueue(t, peers(t.rt, r.rt))
 		// Look again now that finish can see the registration.
 		if !r.finished() {
 			t.waitRegs()

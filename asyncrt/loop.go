@@ -204,6 +204,13 @@ func (rt *Runtime) idle(drainUntil time.Time) error {
 			rt.nowFresh = false
 			return nil
 		}
+	}
+	if !hasTimer && rt.externalRegs == rt.peerRegs && rt.group != nil && rt.gstate.Load() == gsRunning {
+		// Only the group's other runtimes can wake this one: whether it
+		// is deadlocked is the group's to say.
+		return rt.idlePeers(rt.group, drainUntil)
+	}
+	if rt.sim != nil {
 		if !external {
 			return ErrDeadlock
 		}
@@ -277,7 +284,7 @@ func (rt *Runtime) park(timeout time.Duration, drainUntil time.Time) {
 		}
 	}
 	rt.parked.Store(true)
-	if rt.attn.Load()&attnInbox == 0 && !rt.closeReq.Load() {
+	if rt.attn.Load()&(attnInbox|attnDeadlock) == 0 && !rt.closeReq.Load() {
 		rt.counters.Parks++
 		rt.publishStats() // for goroutines watching an idle runtime
 		rt.wd.sleep()
@@ -291,10 +298,19 @@ func (rt *Runtime) park(timeout time.Duration, drainUntil time.Time) {
 const (
 	attnInbox = 1 << iota
 	attnStop
+	// attnDeadlock: the runtime's group found every runtime waiting on
+	// the others (Group.declareDeadlock); it ends the wait in idlePeers.
+	attnDeadlock
 )
 
-// poke wakes the runtime if it is parked. Safe from any goroutine.
+// poke wakes the runtime if it is parked. Safe from any goroutine. A
+// runtime of a running group that waits only on its peers counts as busy
+// again from here, before it wakes, so that the group cannot be found
+// deadlocked while work is on its way to it.
 func (rt *Runtime) poke() {
+	if rt.group != nil && rt.gstate.Load() == gsPeerIdle {
+		rt.group.wake(rt)
+	}
 	if rt.parked.CompareAndSwap(true, false) {
 		rt.inbox.wake(rt)
 	}

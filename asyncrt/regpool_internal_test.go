@@ -15,13 +15,13 @@ func TestRegPoolPutResetsEveryField(t *testing.T) {
 	for f := range reflect.TypeFor[regData]().Fields() {
 		names = append(names, f.Name)
 	}
-	assert.Equal(t, []string{"task", "g", "state", "external", "passive", "counted", "wakeable",
+	assert.Equal(t, []string{"task", "g", "state", "external", "peer", "passive", "counted", "wakeable",
 		"seq", "timer", "q", "sq", "prev", "next", "linked", "slinked", "tprev", "tnext"}, names,
 		"regData changed: make regPool.put reset the new field, then update this list")
 
 	var p regPool
 	n := p.get()
-	n.task, n.g, n.state, n.external, n.passive, n.counted = &Task{}, 1, regSeen, true, true, true
+	n.task, n.g, n.state, n.external, n.peer, n.passive, n.counted = &Task{}, 1, regSeen, true, true, true, true
 	n.seq, n.tprev = 7, &waitNode{}
 	next := p.free
 	p.put(n)

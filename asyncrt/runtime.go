@@ -47,8 +47,13 @@ type Runtime struct {
 	gs gid.Set[Task] // coroutines of this runtime, readable from any goroutine
 
 	// Reaching the runtime from other goroutines.
-	inbox    inbox
-	parked   atomic.Bool // sleeping in the poller: the inbox must poke it
+	inbox  inbox
+	parked atomic.Bool // sleeping in the poller: the inbox must poke it
+	// The group the runtime belongs to (NewGroup), and where the runtime
+	// stands in the group's deadlock detection while Group.Run runs it
+	// (group.go).
+	group    *Group
+	gstate   atomic.Int32
 	poller   *reactor.Poller
 	waker    *reactor.Waker
 	shutdown shutdownState
@@ -83,6 +88,7 @@ type Runtime struct {
 	live         int
 	regs         regPool // the waiting layer's registrations (wait.go)
 	externalRegs int     // registrations something outside the tasks may wake
+	peerRegs     int     // of those, the ones only the group's runtimes wake (markPeer)
 	ioCountdown  int
 	ioRegistered int // descriptors registered with the poller, besides the waker
 	ios          *slab.Slab[ioRec]

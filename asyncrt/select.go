@@ -249,7 +249,11 @@ func OnCrossSend[T any](s *CrossSender[T], v T) *CrossSendCase[T] {
 func (c *CrossSendCase[T]) Err() error { return c.err }
 
 // Begin implements [SelectCase].
-func (c *CrossSendCase[T]) Begin(t *Task) { t.check("OnCrossSend"); c.err = nil }
+func (c *CrossSendCase[T]) Begin(t *Task) {
+	t.check("OnCrossSend")
+	c.s.c.checkGroupTask(t, "OnCrossSend")
+	c.err = nil
+}
 
 // Poll implements [SelectCase].
 func (c *CrossSendCase[T]) Poll(*Task) bool {
@@ -267,7 +271,7 @@ func (c *CrossSendCase[T]) Poll(*Task) bool {
 // Register implements [SelectCase].
 func (c *CrossSendCase[T]) Register(t *Task) {
 	ch := c.s.c
-	c.w = ch.sendQ.Enqueue(t)
+	c.w = ch.sendQ.enqueue(t, peers(t.rt, ch.rt))
 	if ch.avail() < len(ch.ring) || c.s.closed.Load() || ch.closed.Load() {
 		// Room, or the end, came since Poll, before the receiver could see
 		// this sender waiting: its wake may be gone.
@@ -437,7 +441,7 @@ func (c *RemoteCase[T]) Poll(*Task) bool {
 
 // Register implements [SelectCase].
 func (c *RemoteCase[T]) Register(t *Task) {
-	c.w = c.h.awaiters.Enqueue(t)
+	c.w = c.h.awaiters.enqueue(t, peers(t.rt, c.h.rt))
 	if c.h.finished() {
 		// Finished before the registration was in: the wake may be gone.
 		t.rt.wakeNode(c.w.n)

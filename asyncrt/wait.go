@@ -60,6 +60,10 @@ type regData struct {
 	// may wake it (another goroutine, the kernel). While one exists, the
 	// runtime cannot be deadlocked.
 	external bool
+	// peer: external, but only another runtime of the runtime's group can
+	// wake it, so a running group can still find the runtime deadlocked
+	// (see Group.Run).
+	peer bool
 	// passive marks the node of a Timer: it is not one of the task's
 	// waits, so its expiry wakes nobody unless the task waits on it.
 	passive bool
@@ -128,7 +132,7 @@ func (p *regPool) put(n *waitNode) {
 	// and seq. Clearing field by field rather than the whole regData keeps
 	// this off the profile of every wait.
 	n.task, n.state = nil, regArmed
-	n.external, n.passive, n.counted, n.wakeable = false, false, false, false
+	n.external, n.peer, n.passive, n.counted, n.wakeable = false, false, false, false, false
 	n.timer, n.tprev, n.tnext = wheel.Timer{}, nil, p.free
 	p.free = n
 	p.live--
@@ -352,8 +356,10 @@ type WaitQueue struct {
 	n     int // linked
 	woken int // woken from this queue and not yet ended or re-armed
 	// external marks a queue that something outside the runtime's tasks
-	// feeds (the kernel, other goroutines through the inbox).
+	// feeds (the kernel, other goroutines through the inbox); peer, one
+	// that only the tasks of the runtime's group feed (a group channel).
 	external bool
+	peer     bool
 }
 
 // Len returns the number of registrations waiting in the queue, not counting
@@ -490,9 +496,19 @@ type SharedWaitQueue struct {
 
 // Enqueue registers t at the back of q. Wait with [Task.Wait].
 func (q *SharedWaitQueue) Enqueue(t *Task) Waiter {
+	return q.enqueue(t, false)
+}
+
+// enqueue is Enqueue for a source that only peer, a runtime of t's group,
+// can wake (see markPeer).
+func (q *SharedWaitQueue) enqueue(t *Task, peer bool) Waiter {
 	t.check("SharedWaitQueue.Enqueue")
 	n := t.rt.newReg(t, false)
-	t.rt.markExternal(n)
+	if peer {
+		t.rt.markPeer(n)
+	} else {
+		t.rt.markExternal(n)
+	}
 	n.armWaker() // WakeN hands out Wakers of it
 	q.mu.Lock()
 	q.linkBack(n)
@@ -558,7 +574,9 @@ func (t *Task) Enqueue(q *WaitQueue) Waiter {
 		panic("asyncrt: Task.Enqueue called with a nil *WaitQueue")
 	}
 	n := t.rt.newReg(t, false)
-	if q.external {
+	if q.peer {
+		t.rt.markPeer(n)
+	} else if q.external {
 		t.rt.markExternal(n)
 	}
 	q.pushBack(n)
@@ -642,11 +660,27 @@ func (rt *Runtime) newReg(t *Task, passive bool) *waitNode {
 	return n
 }
 
-// markExternal counts n as waiting on the outside world.
+// markExternal counts n as waiting on the outside world. A Waker handed out
+// for a peer registration makes it an outside one: any goroutine may call it.
 func (rt *Runtime) markExternal(n *waitNode) {
 	if !n.external {
 		n.external = true
 		rt.externalRegs++
+	}
+	if n.peer {
+		n.peer = false
+		rt.peerRegs--
+	}
+}
+
+// markPeer counts n as waiting on another runtime of rt's group: external
+// to rt, but not to the group.
+func (rt *Runtime) markPeer(n *waitNode) {
+	if !n.external {
+		n.external = true
+		rt.externalRegs++
+		n.peer = true
+		rt.peerRegs++
 	}
 }
 
@@ -698,6 +732,9 @@ func (rt *Runtime) endReg(n *waitNode, cancel bool) {
 	}
 	if n.external {
 		rt.externalRegs--
+		if n.peer {
+			rt.peerRegs--
+		}
 	}
 	t := n.task
 	if !n.passive {
