@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -383,5 +384,107 @@ func TestGroupDeadlockStress(t *testing.T) {
 				assert.Equal(t, 1, seen[v], "hop %d", v)
 			}
 		})
+	}
+}
+
+// TestGroupShutdownUnderLoad stops a group while every runtime's producers
+// send across cross channels and await tasks they spawn on their peers.
+// Each producer stops at its runtime's shutdown signal and closes its
+// sender; each root receives until every sender into it is closed. Against
+// the model: every value a producer sent is received exactly once, every
+// remote task a producer awaited returned its own value, nothing is left to
+// abort, and (newGroup) no goroutine is left behind.
+func TestGroupShutdownUnderLoad(t *testing.T) {
+	const n, producers = 3, 4
+	g := newGroup(t, n, nil)
+	clones := make([][]*asyncrt.CrossSender[groupVal], n)
+	vs := make([]*asyncrt.CrossSender[groupVal], n)
+	vr := make([]*asyncrt.CrossReceiver[groupVal], n)
+	for i := range n {
+		s, r, err := asyncrt.NewGroupChan[groupVal](g, i, 8)
+		require.NoError(t, err)
+		vs[i], vr[i] = s, r
+	}
+	for i := range n {
+		for range producers {
+			clones[i] = append(clones[i], vs[(i+1)%n].Clone())
+		}
+	}
+	for _, s := range vs {
+		s.Close() // the producers' clones keep the channels open
+	}
+	var sentCount atomic.Int64
+	ledgers := make([]groupLedger, n)
+	remoteBad := make([]int, n)
+	done := make(chan error, 1)
+	go func() {
+		done <- g.Run(func(t *asyncrt.Task, i int) error {
+			led := &ledgers[i]
+			hs := make([]asyncrt.JoinHandle[error], producers)
+			for p := range producers {
+				s := clones[i][p]
+				hs[p] = asyncrt.Spawn(t, func(t *asyncrt.Task) error {
+					defer s.Close()
+					for seq := 0; ; seq++ {
+						v := groupVal{from: i, sender: p, seq: seq}
+						send := asyncrt.OnCrossSend(s, v)
+						if k, _ := asyncrt.Select(t, send, asyncrt.OnShutdown()); k == 1 {
+							return nil
+						}
+						if send.Err() != nil {
+							return send.Err()
+						}
+						led.sent = append(led.sent, v)
+						sentCount.Add(1)
+						if seq%16 == 0 {
+							h, err := asyncrt.SpawnOn(g, (i+1)%n, func(*asyncrt.Task) int { return seq })
+							if err != nil {
+								continue // refused: the peer is shutting down
+							}
+							if back, err := h.Await(t); err == nil && back != seq {
+								remoteBad[i]++
+							}
+						}
+					}
+				})
+			}
+			for {
+				v, err := vr[i].Recv(t)
+				if errors.Is(err, asyncrt.ErrChanClosed) {
+					break
+				}
+				if err != nil {
+					return err
+				}
+				led.received = append(led.received, v)
+			}
+			var errs []error
+			for _, h := range hs {
+				perr, err := h.Await(t)
+				errs = append(errs, perr, err)
+			}
+			return errors.Join(errs...)
+		})
+	}()
+	for sentCount.Load() < 3000 {
+		runtime.Gosched()
+	}
+	st := g.Shutdown(1 << 40)
+	require.NoError(t, <-done)
+	assert.Zero(t, st.Total.Aborted, "every task ended by itself")
+	assert.Zero(t, st.Total.RemoteRefused)
+	for i := range n {
+		assert.Zero(t, remoteBad[i], "runtime %d: a remote task returned another's value", i)
+		from := (i + n - 1) % n
+		want := map[groupVal]int{}
+		for _, v := range ledgers[from].sent {
+			want[v]++
+		}
+		got := map[groupVal]int{}
+		for _, v := range ledgers[i].received {
+			got[v]++
+		}
+		assert.Equal(t, want, got, "runtime %d received exactly what runtime %d sent", i, from)
+		assert.NotEmpty(t, ledgers[from].sent)
 	}
 }
