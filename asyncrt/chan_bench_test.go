@@ -2,6 +2,7 @@ package asyncrt_test
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -91,6 +92,36 @@ func BenchmarkGoChanCrossGoroutine(b *testing.B) {
 			ch := make(chan int, capacity)
 			done := make(chan int)
 			go func() {
+				n := 0
+				for range ch {
+					n++
+				}
+				done <- n
+			}()
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				ch <- i
+			}
+			close(ch)
+			<-done
+		})
+	}
+}
+
+// BenchmarkGoChanCrossThread is BenchmarkGoChanCrossGoroutine with the
+// receiving goroutine holding its OS thread (runtime.LockOSThread), as a
+// runtime's goroutine does: the Go scheduler can then no longer run the
+// receiver on the sender's processor, right after the sender blocks, so
+// every value crosses to another thread as it does into a runtime. It is the
+// floor for CrossChanSend beside the plain Go channel.
+func BenchmarkGoChanCrossThread(b *testing.B) {
+	for _, capacity := range []int{1, 64, 1024} {
+		b.Run(fmt.Sprintf("cap%d", capacity), func(b *testing.B) {
+			ch := make(chan int, capacity)
+			done := make(chan int)
+			go func() {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
 				n := 0
 				for range ch {
 					n++
