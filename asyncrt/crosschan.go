@@ -325,7 +325,9 @@ func (s *CrossSender[T]) Close() {
 // Waiting tasks are served in the order they started waiting. Once every
 // sender is closed and the buffer drained (or after the receiver's Close),
 // it returns [ErrChanClosed]. A task waiting here keeps the runtime from
-// reporting a deadlock: senders are other goroutines.
+// reporting a deadlock: senders are other goroutines (except on a channel
+// made by [NewGroupChan], where only the group's runtimes send: see
+// [Group]).
 func (r *CrossReceiver[T]) Recv(t *Task) (T, error) {
 	c := r.c
 	t.check("CrossReceiver.Recv")
@@ -493,7 +495,9 @@ func Forward[T any](rt *Runtime, ch <-chan T, capacity int) (*CrossReceiver[T], 
 // from one that waits on the outside world. Send to a runtime of the group
 // from other goroutines with [NewCrossChan].
 //
-// Sending from a goroutine or a task outside the group panics. It panics if
+// Sending from a goroutine or a task outside the group panics. A sender may
+// be closed from anywhere, but a group waiting for a close from outside is
+// not waited for: it is found deadlocked (see [Group]). It panics if
 // to is out of range.
 func NewGroupChan[T any](g *Group, to int, capacity int) (*CrossSender[T], *CrossReceiver[T], error) {
 	if g == nil {

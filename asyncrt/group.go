@@ -28,13 +28,20 @@ import (
 // channel between the group's runtimes ([NewGroupChan]), or on its own
 // tasks, which a peer may spawn work for — sleeps, and is not deadlocked
 // while another runtime of the group still works. Once every runtime of the
-// group is in that state, or has finished its root, nothing can wake any of
-// them: each of those still waiting returns an error wrapping [ErrDeadlock]
-// from Run. A task waiting on the outside world (IO, a timer, a channel
-// from [NewCrossChan], which any goroutine may feed) keeps its runtime busy
-// and so the group undeadlocked, as it keeps a runtime alone. Outside Run
-// (a runtime driven by its own [BlockOn], a [Group.Shutdown]) each runtime
-// decides alone, and waits on its peers count as waits on the outside world.
+// group is in that state, or has finished its root, no runtime of the group
+// can wake any of them: each of those still waiting returns an error
+// wrapping [ErrDeadlock] from Run. A task waiting on the outside world (IO,
+// a timer, a channel from [NewCrossChan] or a tasksync.CrossBroadcast,
+// which any goroutine may feed) keeps its runtime busy and so the group
+// undeadlocked, as it keeps a runtime alone.
+//
+// As for a runtime alone, what other goroutines might still do is not
+// counted: a [SpawnOn] or a [CrossSender.Close] from outside the group
+// does not keep it from being found deadlocked. Once [Group.Shutdown] or
+// [Group.Close] has begun, or a runtime of the group has been closed on its
+// own, the group reports no deadlock for the rest of the Run (the closes
+// end the waits). Outside Run, each runtime decides alone, and a wait on its
+// peers counts as a wait on the outside world.
 //
 // A Group's methods are safe for concurrent use from any goroutine, except
 // that Run, Shutdown and Close must not be called from a task of one of its
@@ -46,7 +53,11 @@ type Group struct {
 	// (gsPeerIdle) nor finished (see idlePeers).
 	running atomic.Bool
 	active  atomic.Int32
-	closing atomic.Bool // Close has begun
+	closing atomic.Bool // Shutdown or Close has begun
+	// rootsMu guards roots: while a Run starts its roots, a channel closed
+	// once every root has started (or its Run failed), for Shutdown.
+	rootsMu sync.Mutex
+	roots   chan struct{}
 }
 
 // NewGroup builds n runtimes (n >= 1). Runtime i is built from a
@@ -121,17 +132,39 @@ func (g *Group) Run(fn func(t *Task, i int) error) error {
 	}
 	defer g.running.Store(false)
 	// Every runtime counts as busy from now until its root returns: one
-	// whose BlockOn has not begun yet is about to run.
+	// whose root has not started yet is about to. A runtime takes part in
+	// the group's deadlock detection (gstate) only once its root runs, so
+	// that a BlockOn of someone else's that still drives it (Run then
+	// fails with ErrBusy) never does.
 	g.active.Store(int32(len(g.rts)))
-	for _, rt := range g.rts {
-		rt.gstate.Store(gsRunning)
-	}
+	allStarted := make(chan struct{})
+	var toStart atomic.Int32
+	toStart.Store(int32(len(g.rts)))
+	g.rootsMu.Lock()
+	g.roots = allStarted
+	g.rootsMu.Unlock()
+	defer func() {
+		g.rootsMu.Lock()
+		g.roots = nil
+		g.rootsMu.Unlock()
+	}()
 	errs := make([]error, len(g.rts))
 	var wg sync.WaitGroup
 	for i, rt := range g.rts {
 		wg.Go(func() {
-			err := Run(rt, func(t *Task) error { return fn(t, i) })
-			g.leave(rt)
+			started := false
+			err := Run(rt, func(t *Task) error {
+				rt.gstate.Store(gsRunning)
+				started = true
+				if toStart.Add(-1) == 0 {
+					close(allStarted)
+				}
+				return fn(t, i)
+			})
+			if !started && toStart.Add(-1) == 0 {
+				close(allStarted)
+			}
+			g.leave(rt, started)
 			if err != nil {
 				errs[i] = fmt.Errorf("asyncrt: group runtime %d: %w", i, err)
 			}
@@ -169,7 +202,9 @@ var errGroupDeadlock = fmt.Errorf("%w (every runtime of the group waits on the o
 // through zero between the two. The runtime that takes it to zero declares
 // the deadlock.
 func (rt *Runtime) idlePeers(g *Group, drainUntil time.Time) error {
-	rt.gstate.Store(gsPeerIdle)
+	if !rt.gstate.CompareAndSwap(gsRunning, gsPeerIdle) {
+		return nil // its root has just returned: Run's leave has it
+	}
 	if rt.attn.Load()&attnInbox != 0 {
 		// Work was posted while the runtime still counted as busy, so its
 		// poster did not count it again: it must not leave the count.
@@ -180,7 +215,7 @@ func (rt *Runtime) idlePeers(g *Group, drainUntil time.Time) error {
 	}
 	// From here any post counts the runtime busy again (wake).
 	g.release()
-	if rt.attn.Load()&(attnInbox|attnDeadlock) == 0 {
+	if rt.attn.Load()&attnInbox == 0 && rt.gstate.Load() != gsDeadlocked {
 		multi := runtime.GOMAXPROCS(0) > 1
 		switch {
 		case rt.cfg.idle == Spin && multi:
@@ -197,7 +232,6 @@ func (rt *Runtime) idlePeers(g *Group, drainUntil time.Time) error {
 		return nil
 	}
 	if rt.gstate.Load() == gsDeadlocked {
-		rt.attn.And(^uint32(attnDeadlock))
 		return errGroupDeadlock
 	}
 	return nil // a poster counted the runtime busy again
@@ -224,10 +258,13 @@ func (g *Group) release() {
 	}
 }
 
-// leave takes rt, whose root has returned, out of the running group. If
-// every other runtime waits on the group, none of them can be woken.
-func (g *Group) leave(rt *Runtime) {
-	if rt.gstate.Swap(gsOff) == gsRunning {
+// leave takes rt, whose Run has returned, out of the running group; started
+// says whether its root ran. If every other runtime waits on the group, none
+// of them can be woken.
+func (g *Group) leave(rt *Runtime, started bool) {
+	// A drain that drives rt after its root returned (Group.Shutdown) may
+	// have left the count already, as a runtime going idle.
+	if st := rt.gstate.Swap(gsOff); !started || st == gsRunning {
 		g.release()
 	}
 }
@@ -236,13 +273,22 @@ func (g *Group) leave(rt *Runtime) {
 // on the others: each returns errGroupDeadlock from its BlockOn.
 func (g *Group) declareDeadlock() {
 	if g.closing.Load() {
-		// Runtimes are being closed, some before others: the rest will
-		// return ErrClosed, not a deadlock of the group.
+		// The group is being shut down or closed, its runtimes one by one:
+		// the rest will finish, or return ErrClosed, not a deadlock.
 		return
 	}
 	for _, rt := range g.rts {
+		if rt.closeReq.Load() {
+			// A runtime closed on its own: the tasks awaiting its work
+			// get ErrClosed once its Close has refused the work, after
+			// its root returned. The group no longer decides.
+			return
+		}
+	}
+	for _, rt := range g.rts {
+		// The state is the signal: park and spin look at it after they
+		// have published that they sleep, and the wake below follows it.
 		if rt.gstate.CompareAndSwap(gsPeerIdle, gsDeadlocked) {
-			rt.attn.Or(attnDeadlock)
 			if rt.parked.CompareAndSwap(true, false) {
 				rt.inbox.wake(rt)
 			}
@@ -315,16 +361,30 @@ type GroupShutdownStats struct {
 
 // Shutdown stops every runtime of the group gracefully and at once, as
 // [Runtime.Shutdown] stops one: it fires every runtime's shutdown signal
-// first, then waits for a running Run (or BlockOn) to return, drives each
+// first, then waits (until timeout) for the roots of a running [Group.Run]
+// to have started, so that each sees the signal rather than its runtime
+// closed under it, then waits for a running Run (or BlockOn) to return, drives each
 // runtime until its tasks have finished or timeout has passed, and closes
 // them all, aborting the stragglers. Tasks waiting on another runtime of
 // the group keep being served meanwhile, since every runtime drains at the
 // same time. It returns what [Group.Close] returns.
 func (g *Group) Shutdown(timeout time.Duration) GroupShutdownStats {
 	g.mustBeOutside("Group.Shutdown")
+	g.closing.Store(true) // runtimes finish one by one: no deadlock to find
 	deadline := time.Now().Add(timeout)
 	for _, rt := range g.rts {
 		rt.ShutdownHandle().Trigger()
+	}
+	g.rootsMu.Lock()
+	roots := g.roots
+	g.rootsMu.Unlock()
+	if roots != nil {
+		timer := time.NewTimer(time.Until(deadline))
+		select {
+		case <-roots:
+		case <-timer.C:
+		}
+		timer.Stop()
 	}
 	var wg sync.WaitGroup
 	for _, rt := range g.rts {

@@ -2,6 +2,7 @@ package asyncrt_test
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -486,5 +487,152 @@ func TestGroupShutdownUnderLoad(t *testing.T) {
 		}
 		assert.Equal(t, want, got, "runtime %d received exactly what runtime %d sent", i, from)
 		assert.NotEmpty(t, ledgers[from].sent)
+	}
+}
+
+func TestGroupTimerKeepsThePeerLive(t *testing.T) {
+	// Runtime 0 has a timer (a Timeout around its receive), so runtime 1,
+	// waiting on it, is not deadlocked before the timeout fires and runtime
+	// 0 sends.
+	g := newGroup(t, 2, nil)
+	ss, rs := groupChans(t, g, 1)
+	got := -1
+	err := g.Run(func(t *asyncrt.Task, i int) error {
+		if i == 0 {
+			_, err := asyncrt.Timeout(t, 20*time.Millisecond, func(t *asyncrt.Task) int {
+				v, _ := rs[0].Recv(t)
+				return v
+			})
+			if !errors.Is(err, asyncrt.ErrElapsed) {
+				return fmt.Errorf("the receive ended before its timeout: %w", err)
+			}
+			return ss[1].SendTask(t, 7)
+		}
+		v, err := rs[1].Recv(t)
+		got = v
+		return err
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 7, got)
+}
+
+func TestGroupOfOne(t *testing.T) {
+	g := newGroup(t, 1, nil)
+	err := g.Run(func(t *asyncrt.Task, _ int) error {
+		s, r, err := asyncrt.NewChan[int](t.Runtime(), 1)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		_, err = r.Recv(t)
+		return err
+	})
+	assertGroupDeadlock(t, err, 0)
+	// Awaiting a task it spawned on itself is no deadlock; the group runs
+	// again after one.
+	err = g.Run(func(t *asyncrt.Task, _ int) error {
+		h, err := asyncrt.SpawnOn(g, 0, func(*asyncrt.Task) int { return 3 })
+		if err != nil {
+			return err
+		}
+		_, err = h.Await(t)
+		return err
+	})
+	require.NoError(t, err)
+}
+
+func TestGroupShutdownDrainServesAPeer(t *testing.T) {
+	// Runtime 0's root returns at the shutdown signal; the task runtime 1
+	// spawned there still works, and Shutdown's drain finishes it while
+	// runtime 1's root awaits it: no deadlock.
+	g := newGroup(t, 2, nil)
+	spawned, rootZero := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	got := -1
+	go func() {
+		done <- g.Run(func(t *asyncrt.Task, i int) error {
+			if i == 0 {
+				close(rootZero)
+				t.ShutdownSignal()
+				return nil
+			}
+			h, err := asyncrt.SpawnOn(g, 0, func(t *asyncrt.Task) int {
+				t.ShutdownSignal()
+				t.Sleep(20 * time.Millisecond) // work left for the drain
+				return 42
+			})
+			if err != nil {
+				return err
+			}
+			close(spawned)
+			t.ShutdownSignal()
+			got, err = h.Await(t)
+			return err
+		})
+	}()
+	<-spawned
+	<-rootZero // a Shutdown before a root starts closes its runtime first
+	st := g.Shutdown(1 << 40)
+	require.NoError(t, <-done)
+	assert.Equal(t, 42, got)
+	assert.Zero(t, st.Total.Aborted)
+}
+
+func TestGroupCloseOfOneRuntime(t *testing.T) {
+	// Closing one runtime during Run ends the work waiting for it: its
+	// peer's Await returns ErrAborted or ErrClosed, not a deadlock of the
+	// group.
+	g := newGroup(t, 2, nil)
+	spawned, rootZero := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	var awaitErr error
+	go func() {
+		done <- g.Run(func(t *asyncrt.Task, i int) error {
+			if i == 0 {
+				close(rootZero)
+				t.ShutdownSignal()
+				return nil
+			}
+			h, err := asyncrt.SpawnOn(g, 0, func(t *asyncrt.Task) int {
+				t.ShutdownSignal()
+				return 1
+			})
+			if err != nil {
+				return err
+			}
+			close(spawned)
+			_, awaitErr = h.Await(t)
+			return nil
+		})
+	}()
+	<-spawned
+	<-rootZero
+	g.Runtime(0).Close()
+	err := <-done
+	require.ErrorIs(t, err, asyncrt.ErrClosed)
+	assert.NotErrorIs(t, err, asyncrt.ErrDeadlock)
+	// Aborted if the task had started, refused if not.
+	assert.True(t, errors.Is(awaitErr, asyncrt.ErrAborted) || errors.Is(awaitErr, asyncrt.ErrClosed), "%v", awaitErr)
+}
+
+func TestGroupShutdownLetsEveryRootStart(t *testing.T) {
+	// A Shutdown that comes while some roots of a Run have not started yet
+	// waits for them: each sees the shutdown signal and returns, rather
+	// than finding its runtime closed.
+	const n = 4
+	for range 20 {
+		g := newGroup(t, n, nil)
+		first := make(chan struct{}, n)
+		done := make(chan error, 1)
+		go func() {
+			done <- g.Run(func(t *asyncrt.Task, i int) error {
+				first <- struct{}{}
+				t.ShutdownSignal()
+				return nil
+			})
+		}()
+		<-first // one root runs; the others may not have started
+		g.Shutdown(1 << 40)
+		require.NoError(t, <-done)
 	}
 }

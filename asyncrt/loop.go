@@ -253,7 +253,7 @@ func (rt *Runtime) spin(d time.Duration) bool {
 	}
 	start := time.Now()
 	for i := 0; ; i++ {
-		if rt.attn.Load() != 0 {
+		if rt.attn.Load() != 0 || rt.gstate.Load() == gsDeadlocked {
 			return true
 		}
 		// A poll is a system call, some 0.3 µs: one in eight rounds keeps
@@ -284,7 +284,7 @@ func (rt *Runtime) park(timeout time.Duration, drainUntil time.Time) {
 		}
 	}
 	rt.parked.Store(true)
-	if rt.attn.Load()&(attnInbox|attnDeadlock) == 0 && !rt.closeReq.Load() {
+	if rt.attn.Load()&attnInbox == 0 && !rt.closeReq.Load() && rt.gstate.Load() != gsDeadlocked {
 		rt.counters.Parks++
 		rt.publishStats() // for goroutines watching an idle runtime
 		rt.wd.sleep()
@@ -298,9 +298,6 @@ func (rt *Runtime) park(timeout time.Duration, drainUntil time.Time) {
 const (
 	attnInbox = 1 << iota
 	attnStop
-	// attnDeadlock: the runtime's group found every runtime waiting on
-	// the others (Group.declareDeadlock); it ends the wait in idlePeers.
-	attnDeadlock
 )
 
 // poke wakes the runtime if it is parked. Safe from any goroutine. A
