@@ -30,3 +30,7 @@ func TokenChildren(c *CancellationToken) int {
 }
 
 func NotifyWaiters(n *Notify) int { return n.waiters.n + n.waiters.woken }
+
+// GroupBusy is the count of busy runtimes a group's deadlock detection
+// keeps: zero whenever no Group.Run is running.
+func GroupBusy(g *Group) int32 { return g.active.Load() }

@@ -135,8 +135,10 @@ func (g *Group) Run(fn func(t *Task, i int) error) error {
 	// whose root has not started yet is about to. A runtime takes part in
 	// the group's deadlock detection (gstate) only once its root runs, so
 	// that a BlockOn of someone else's that still drives it (Run then
-	// fails with ErrBusy) never does.
-	g.active.Store(int32(len(g.rts)))
+	// fails with ErrBusy) never does. Each Run leaves the count where it
+	// found it; adding rather than storing keeps a wake of the last Run
+	// still between its increment and its undo from skewing this one.
+	g.active.Add(int32(len(g.rts)))
 	allStarted := make(chan struct{})
 	var toStart atomic.Int32
 	toStart.Store(int32(len(g.rts)))

@@ -377,6 +377,7 @@ func TestGroupDeadlockStress(t *testing.T) {
 				}
 			})
 			assertGroupDeadlock(t, err, 0, 1, 2)
+			assert.Zero(t, asyncrt.GroupBusy(g), "each Run leaves the busy count where it found it")
 			for i, r := range rs {
 				assert.Zero(t, r.Len(), "a hop is left in runtime %d's channel", i)
 			}
@@ -472,6 +473,7 @@ func TestGroupShutdownUnderLoad(t *testing.T) {
 	}
 	st := g.Shutdown(1 << 40)
 	require.NoError(t, <-done)
+	assert.Zero(t, asyncrt.GroupBusy(g))
 	assert.Zero(t, st.Total.Aborted, "every task ended by itself")
 	assert.Zero(t, st.Total.RemoteRefused)
 	for i := range n {
@@ -539,6 +541,7 @@ func TestGroupOfOne(t *testing.T) {
 		return err
 	})
 	require.NoError(t, err)
+	assert.Zero(t, asyncrt.GroupBusy(g))
 }
 
 func TestGroupShutdownDrainServesAPeer(t *testing.T) {
