@@ -86,27 +86,7 @@ func benchCrossChanSend(b *testing.B, builder *asyncrt.Builder, capacity int) {
 
 // BenchmarkGoChanCrossGoroutine is the baseline for CrossChanSend: values
 // streamed from one goroutine to another over a buffered Go channel.
-func BenchmarkGoChanCrossGoroutine(b *testing.B) {
-	for _, capacity := range []int{1, 64, 1024} {
-		b.Run(fmt.Sprintf("cap%d", capacity), func(b *testing.B) {
-			ch := make(chan int, capacity)
-			done := make(chan int)
-			go func() {
-				n := 0
-				for range ch {
-					n++
-				}
-				done <- n
-			}()
-			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
-				ch <- i
-			}
-			close(ch)
-			<-done
-		})
-	}
-}
+func BenchmarkGoChanCrossGoroutine(b *testing.B) { benchGoChanCross(b, false) }
 
 // BenchmarkGoChanCrossThread is BenchmarkGoChanCrossGoroutine with the
 // receiving goroutine holding its OS thread (runtime.LockOSThread), as a
@@ -114,14 +94,18 @@ func BenchmarkGoChanCrossGoroutine(b *testing.B) {
 // receiver on the sender's processor, right after the sender blocks, so
 // every value crosses to another thread as it does into a runtime. It is the
 // floor for CrossChanSend beside the plain Go channel.
-func BenchmarkGoChanCrossThread(b *testing.B) {
+func BenchmarkGoChanCrossThread(b *testing.B) { benchGoChanCross(b, true) }
+
+func benchGoChanCross(b *testing.B, lockReceiver bool) {
 	for _, capacity := range []int{1, 64, 1024} {
 		b.Run(fmt.Sprintf("cap%d", capacity), func(b *testing.B) {
 			ch := make(chan int, capacity)
 			done := make(chan int)
 			go func() {
-				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
+				if lockReceiver {
+					runtime.LockOSThread()
+					defer runtime.UnlockOSThread()
+				}
 				n := 0
 				for range ch {
 					n++

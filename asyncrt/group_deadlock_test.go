@@ -68,24 +68,24 @@ func TestGroupDeadlockRemoteAwaitCycle(t *testing.T) {
 			_, err := rs[1].Recv(t)
 			return err
 		}
-		h, err := asyncrt.SpawnOn(g, 1, func(t *asyncrt.Task) error {
-			inner, err := asyncrt.SpawnOn(g, 0, func(t *asyncrt.Task) error {
+		return awaitOn(t, g, 1, func(t *asyncrt.Task) error {
+			return awaitOn(t, g, 0, func(t *asyncrt.Task) error {
 				_, err := rs[0].Recv(t)
 				return err
 			})
-			if err != nil {
-				return err
-			}
-			_, err = inner.Await(t)
-			return err
 		})
-		if err != nil {
-			return err
-		}
-		_, err = h.Await(t)
-		return err
 	})
 	assertGroupDeadlock(t, err, 0, 1)
+}
+
+// awaitOn runs fn as a task on runtime i of g and awaits it from t.
+func awaitOn(t *asyncrt.Task, g *asyncrt.Group, i int, fn func(*asyncrt.Task) error) error {
+	h, err := asyncrt.SpawnOn(g, i, fn)
+	if err != nil {
+		return err
+	}
+	ferr, err := h.Await(t)
+	return errors.Join(ferr, err)
 }
 
 func TestGroupDeadlockWhenThePeerFinishes(t *testing.T) {
@@ -544,40 +544,50 @@ func TestGroupOfOne(t *testing.T) {
 	assert.Zero(t, asyncrt.GroupBusy(g))
 }
 
-func TestGroupShutdownDrainServesAPeer(t *testing.T) {
-	// Runtime 0's root returns at the shutdown signal; the task runtime 1
-	// spawned there still works, and Shutdown's drain finishes it while
-	// runtime 1's root awaits it: no deadlock.
-	g := newGroup(t, 2, nil)
+// startAwaitingPeer starts a Run of a 2-runtime group in which runtime 0's
+// root waits for the shutdown signal, and runtime 1's root spawns work on
+// runtime 0 and awaits it. It returns once both roots run and the work is
+// spawned; the Run's error comes on the channel, and the Await's result in
+// got and awaitErr once it has.
+func startAwaitingPeer(g *asyncrt.Group, work func(*asyncrt.Task) int) (done <-chan error, got *int, awaitErr *error) {
 	spawned, rootZero := make(chan struct{}), make(chan struct{})
-	done := make(chan error, 1)
-	got := -1
+	ran := make(chan error, 1)
+	got, awaitErr = new(int), new(error)
 	go func() {
-		done <- g.Run(func(t *asyncrt.Task, i int) error {
+		ran <- g.Run(func(t *asyncrt.Task, i int) error {
 			if i == 0 {
 				close(rootZero)
 				t.ShutdownSignal()
 				return nil
 			}
-			h, err := asyncrt.SpawnOn(g, 0, func(t *asyncrt.Task) int {
-				t.ShutdownSignal()
-				t.Sleep(20 * time.Millisecond) // work left for the drain
-				return 42
-			})
+			h, err := asyncrt.SpawnOn(g, 0, work)
 			if err != nil {
 				return err
 			}
 			close(spawned)
-			t.ShutdownSignal()
-			got, err = h.Await(t)
-			return err
+			*got, *awaitErr = h.Await(t)
+			return nil
 		})
 	}()
 	<-spawned
-	<-rootZero // a Shutdown before a root starts closes its runtime first
+	<-rootZero
+	return ran, got, awaitErr
+}
+
+func TestGroupShutdownDrainServesAPeer(t *testing.T) {
+	// Runtime 0's root returns at the shutdown signal; the task runtime 1
+	// spawned there still works, and Shutdown's drain finishes it while
+	// runtime 1's root awaits it: no deadlock.
+	g := newGroup(t, 2, nil)
+	done, got, awaitErr := startAwaitingPeer(g, func(t *asyncrt.Task) int {
+		t.ShutdownSignal()
+		t.Sleep(20 * time.Millisecond) // work left for the drain
+		return 42
+	})
 	st := g.Shutdown(1 << 40)
 	require.NoError(t, <-done)
-	assert.Equal(t, 42, got)
+	require.NoError(t, *awaitErr)
+	assert.Equal(t, 42, *got)
 	assert.Zero(t, st.Total.Aborted)
 }
 
@@ -586,36 +596,16 @@ func TestGroupCloseOfOneRuntime(t *testing.T) {
 	// peer's Await returns ErrAborted or ErrClosed, not a deadlock of the
 	// group.
 	g := newGroup(t, 2, nil)
-	spawned, rootZero := make(chan struct{}), make(chan struct{})
-	done := make(chan error, 1)
-	var awaitErr error
-	go func() {
-		done <- g.Run(func(t *asyncrt.Task, i int) error {
-			if i == 0 {
-				close(rootZero)
-				t.ShutdownSignal()
-				return nil
-			}
-			h, err := asyncrt.SpawnOn(g, 0, func(t *asyncrt.Task) int {
-				t.ShutdownSignal()
-				return 1
-			})
-			if err != nil {
-				return err
-			}
-			close(spawned)
-			_, awaitErr = h.Await(t)
-			return nil
-		})
-	}()
-	<-spawned
-	<-rootZero
+	done, _, awaitErr := startAwaitingPeer(g, func(t *asyncrt.Task) int {
+		t.ShutdownSignal()
+		return 1
+	})
 	g.Runtime(0).Close()
 	err := <-done
-	require.ErrorIs(t, err, asyncrt.ErrClosed)
+	require.ErrorIs(t, err, asyncrt.ErrClosed) // runtime 0's
 	assert.NotErrorIs(t, err, asyncrt.ErrDeadlock)
 	// Aborted if the task had started, refused if not.
-	assert.True(t, errors.Is(awaitErr, asyncrt.ErrAborted) || errors.Is(awaitErr, asyncrt.ErrClosed), "%v", awaitErr)
+	assert.True(t, errors.Is(*awaitErr, asyncrt.ErrAborted) || errors.Is(*awaitErr, asyncrt.ErrClosed), "%v", *awaitErr)
 }
 
 func TestGroupShutdownLetsEveryRootStart(t *testing.T) {
