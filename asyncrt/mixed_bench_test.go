@@ -34,29 +34,32 @@ func cpuTime(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// memPeak is the peak of heap plus stack in use during a run, and its
+// parts at that moment.
+type memPeak struct{ objects, unused, stacks uint64 }
+
+func (m memPeak) total() uint64 { return m.objects + m.unused + m.stacks }
+
 // peakMemory samples heap plus stack in use every millisecond until stop
 // is closed, then sends the peak. It reads runtime/metrics, which does not
 // stop the world as runtime.ReadMemStats does: a stop every millisecond
 // would preempt the runtime's thread as often and weigh on what is
 // measured.
-func peakMemory(stop <-chan struct{}) <-chan uint64 {
-	peak := make(chan uint64, 1)
+func peakMemory(stop <-chan struct{}) <-chan memPeak {
+	peak := make(chan memPeak, 1)
 	go func() {
 		samples := []metrics.Sample{
 			{Name: "/memory/classes/heap/objects:bytes"},
 			{Name: "/memory/classes/heap/unused:bytes"},
 			{Name: "/memory/classes/heap/stacks:bytes"},
 		}
-		var max uint64
+		var max memPeak
 		tick := time.NewTicker(time.Millisecond)
 		defer tick.Stop()
 		for {
 			metrics.Read(samples)
-			var v uint64
-			for _, s := range samples {
-				v += s.Value.Uint64()
-			}
-			if v > max {
+			v := memPeak{samples[0].Value.Uint64(), samples[1].Value.Uint64(), samples[2].Value.Uint64()}
+			if v.total() > max.total() {
 				max = v
 			}
 			select {
@@ -71,11 +74,12 @@ func peakMemory(stop <-chan struct{}) <-chan uint64 {
 }
 
 // measureMixed runs run once per op and reports CPU time and peak memory
-// per run.
+// per run, with the peak's parts: live heap objects, free space in the
+// heap's spans, and stacks (goroutines' and coroutines').
 func measureMixed(b *testing.B, run func()) {
 	b.ReportAllocs()
 	var cpu time.Duration
-	var peak uint64
+	var peak memPeak
 	for b.Loop() {
 		runtime.GC()
 		stop := make(chan struct{})
@@ -84,10 +88,16 @@ func measureMixed(b *testing.B, run func()) {
 		run()
 		cpu += cpuTime(b) - c0
 		close(stop)
-		peak = max(peak, <-peaks)
+		if p := <-peaks; p.total() > peak.total() {
+			peak = p
+		}
 	}
+	const mib = 1 << 20
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
-	b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
+	b.ReportMetric(float64(peak.total())/mib, "peak-MiB")
+	b.ReportMetric(float64(peak.objects)/mib, "objects-MiB")
+	b.ReportMetric(float64(peak.unused)/mib, "unused-MiB")
+	b.ReportMetric(float64(peak.stacks)/mib, "stacks-MiB")
 }
 
 // BenchmarkMixedLoad: 10k tasks × 100 (sleep, send) into one consumer task.
