@@ -31,11 +31,19 @@ func newGroup(t *testing.T, n int, configure func(int, *asyncrt.Builder)) *async
 	return g
 }
 
-// serveUntil keeps a root driving its runtime, for the tasks other runtimes
-// spawn on it, until stop is closed.
-func serveUntil(t *asyncrt.Task, stop <-chan struct{}) error {
-	_, err := asyncrt.Go(t, func() (struct{}, error) { <-stop; return struct{}{}, nil })
-	return err
+// runServed runs fn as the root of runtime 0 of a 2-runtime group while
+// runtime 1's root keeps driving its runtime, for the tasks runtime 0
+// spawns there, until fn has returned.
+func runServed(g *asyncrt.Group, fn func(*asyncrt.Task) error) error {
+	stop := make(chan struct{})
+	return g.Run(func(task *asyncrt.Task, i int) error {
+		if i == 1 {
+			_, err := asyncrt.Go(task, func() (struct{}, error) { <-stop; return struct{}{}, nil })
+			return err
+		}
+		defer close(stop)
+		return fn(task)
+	})
 }
 
 func TestGroupBuildClose(t *testing.T) {
@@ -165,12 +173,7 @@ func TestGroupAwaitAcrossRuntimes(t *testing.T) {
 	send, recv, err := asyncrt.NewCrossChan[int](g.Runtime(1), 1)
 	require.NoError(t, err)
 	var got, selected int
-	stop := make(chan struct{})
-	require.NoError(t, g.Run(func(task *asyncrt.Task, i int) error {
-		if i == 1 {
-			return serveUntil(task, stop)
-		}
-		defer close(stop)
+	require.NoError(t, runServed(g, func(task *asyncrt.Task) error {
 		h, err := asyncrt.SpawnOn(g, 1, func(t *asyncrt.Task) int {
 			v, err := recv.Recv(t)
 			if err != nil {
@@ -216,12 +219,7 @@ func TestGroupAwaitAcrossRuntimes(t *testing.T) {
 // registered when another case wins.
 func TestGroupAwaitSelectWaits(t *testing.T) {
 	g := newGroup(t, 2, nil)
-	stop := make(chan struct{})
-	err := g.Run(func(task *asyncrt.Task, i int) error {
-		if i == 1 {
-			return serveUntil(task, stop)
-		}
-		defer close(stop)
+	err := runServed(g, func(task *asyncrt.Task) error {
 		gate := asyncrt.NewNotify(g.Runtime(1))
 		h, err := asyncrt.SpawnOn(g, 1, func(t *asyncrt.Task) string {
 			gate.Wait(t)
@@ -252,12 +250,7 @@ func TestGroupAwaitSelectWaits(t *testing.T) {
 
 func TestGroupAwaitAbortedAndPanicking(t *testing.T) {
 	g := newGroup(t, 2, nil)
-	stop := make(chan struct{})
-	err := g.Run(func(task *asyncrt.Task, i int) error {
-		if i == 1 {
-			return serveUntil(task, stop)
-		}
-		defer close(stop)
+	err := runServed(g, func(task *asyncrt.Task) error {
 		started := asyncrt.NewNotify(g.Runtime(0))
 		hung, err := asyncrt.SpawnOn(g, 1, func(t *asyncrt.Task) int {
 			started.Notify()
@@ -310,13 +303,8 @@ func TestGroupAwaitRefusedByClose(t *testing.T) {
 func TestGroupSpawnOnSuspendsWhenFull(t *testing.T) {
 	const limit, spawns = 2, 20
 	g := newGroup(t, 2, func(_ int, b *asyncrt.Builder) { b.RemoteSpawnLimit(limit) })
-	stop := make(chan struct{})
 	var sum int
-	err := g.Run(func(task *asyncrt.Task, i int) error {
-		if i == 1 {
-			return serveUntil(task, stop)
-		}
-		defer close(stop)
+	err := runServed(g, func(task *asyncrt.Task) error {
 		var hs []*asyncrt.RemoteHandle[int]
 		for k := range spawns {
 			h, err := asyncrt.SpawnOn(g, 1, func(*asyncrt.Task) int { return k })
