@@ -264,10 +264,11 @@ func (r *RemoteHandle[T]) Wait() (T, error) {
 // the errors of [RemoteHandle.Wait]. Unlike Wait it never blocks t's thread:
 // the runtime runs its other tasks meanwhile. Any number of tasks, and
 // goroutines in Wait, may wait for one handle; each gets the result. A task
-// waiting here keeps its runtime from reporting a deadlock (under
-// [Group.Run], unless the remote task runs on the group: see [Group]): the result comes
-// from another thread. An aborted or timed-out t unwinds from here; the
-// remote task carries on (call [RemoteHandle.Abort] to stop it).
+// waiting here keeps its runtime from reporting a deadlock, since the result
+// comes from another thread (under [Group.Run], a remote task on the same
+// group counts as the group's: see [Group]). An aborted or timed-out t
+// unwinds from here; the remote task carries on (call [RemoteHandle.Abort]
+// to stop it).
 func (r *RemoteHandle[T]) Await(t *Task) (T, error) {
 	t.check("RemoteHandle.Await")
 	for !r.finished() {
