@@ -24,10 +24,7 @@ import (
 // server took.
 func TestAbandonedDialResetsTheServerWhenTheAnswerIsLost(t *testing.T) {
 	const lat = 10 * time.Millisecond
-	n := newNetwork(t, simnet.Config{Seed: 1, Link: simnet.Link{Latency: lat}})
-	srvH := addHost(t, n, "server", "127.0.1.1")
-	cliH := addHost(t, n, "client", "127.0.1.2")
-	rt, _ := build(t, n)
+	n, srvH, cliH, rt := serverAndClient(t, lat)
 	run(t, rt, func(task *asyncrt.Task) error {
 		l := listen(task, srvH, 80, 4, simnet.StreamOptions{})
 		d := on(task, cliH, func(task *asyncrt.Task) error {
@@ -57,10 +54,7 @@ func TestDialAbortedAsItsAnswerArrives(t *testing.T) {
 	const lat = 10 * time.Millisecond
 	for _, how := range []string{"abort", "timeout"} {
 		t.Run(how, func(t *testing.T) {
-			n := newNetwork(t, simnet.Config{Seed: 1, Link: simnet.Link{Latency: lat}})
-			srvH := addHost(t, n, "server", "127.0.1.1")
-			cliH := addHost(t, n, "client", "127.0.1.2")
-			rt, _ := build(t, n)
+			n, srvH, cliH, rt := serverAndClient(t, lat)
 			run(t, rt, func(task *asyncrt.Task) error {
 				l := listen(task, srvH, 80, 4, simnet.StreamOptions{})
 				d := on(task, cliH, func(task *asyncrt.Task) error {
@@ -186,4 +180,15 @@ func TestPumpRefusedByAFullPoolStartsLater(t *testing.T) {
 		require.NoError(t, s.Close(task))
 		return l.Close(task)
 	}))
+}
+
+// serverAndClient builds a network whose links have latency lat, with a
+// server host at 127.0.1.1 and a client host at 127.0.1.2, and a runtime on
+// it.
+func serverAndClient(t *testing.T, lat time.Duration) (n *simnet.Network, srv, cli *simnet.Host, rt *asyncrt.Runtime) {
+	n = newNetwork(t, simnet.Config{Seed: 1, Link: simnet.Link{Latency: lat}})
+	srv = addHost(t, n, "server", "127.0.1.1")
+	cli = addHost(t, n, "client", "127.0.1.2")
+	rt, _ = build(t, n)
+	return n, srv, cli, rt
 }
