@@ -16,19 +16,33 @@ import (
 // between a market-data packet and the order it causes. A goroutine sends a
 // UDP datagram stamped with the time just before the send; the receiver
 // reads it and writes a 49-byte message (an OUCH Enter Order in its
-// SoupBinTCP frame) on a TCP connection to a sink goroutine. p50-ns and
-// p99-ns are from the read's return to the write's return, as the trading
-// example measures its tick-to-trade; e2e-p50-ns and e2e-p99-ns from the
-// stamp, so they include waking the receiver. The receiver is a plain
-// goroutine (the Go floor) or a task on a runtime. The sender waits for each
-// order to be written before the next packet, so the receiver and the sink
-// go idle between packets, as they do between a feed's bursts.
+// SoupBinTCP frame) on a TCP connection to a sink. p50-ns and p99-ns are
+// from the read's return to the write's return, as the trading example
+// measures its tick-to-trade; e2e-p50-ns and e2e-p99-ns from the stamp, so
+// they include waking the receiver. The receiver is a plain goroutine (the
+// Go floor) or a task on a runtime. The sender waits for each order to be
+// written before the next packet, so the receiver and the sink go idle
+// between packets, as they do between a feed's bursts.
+//
+// The sink is a goroutine (GoSink) or a task on a runtime of its own that
+// parks between orders (ParkedSink), as the trading example's exchange
+// does: the order's write then wakes a thread asleep in epoll_wait, and
+// the kernel may run that thread on the writer's CPU before the write
+// returns, which is part of what a tick-to-trade costs on one machine.
 
 const orderSize = 49
 
-// tcpSink accepts one connection and discards what it reads; it returns
+// A sink accepts one connection and discards what it reads; it returns
 // the address and a function that waits for the connection's end.
-func tcpSink(b *testing.B) (string, func()) {
+type sink func(b *testing.B) (addr string, wait func())
+
+var sinks = []struct {
+	name string
+	make sink
+}{{"GoSink", goSink}, {"ParkedSink", parkedSink}}
+
+// goSink is a sink on a goroutine.
+func goSink(b *testing.B) (string, func()) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -46,6 +60,48 @@ func tcpSink(b *testing.B) (string, func()) {
 		_, _ = io.Copy(io.Discard, c)
 	}()
 	return ln.Addr().String(), func() { <-done }
+}
+
+// parkedSink is a sink on a runtime of its own, which parks while no
+// order comes.
+func parkedSink(b *testing.B) (string, func()) {
+	rt := newBenchRuntime(b, asyncrt.NewBuilder())
+	addr, done := make(chan string, 1), make(chan error, 1)
+	go func() {
+		_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) error {
+			ln, err := socket.ListenTCP(t, "tcp", "127.0.0.1:0")
+			if err != nil {
+				close(addr)
+				return err
+			}
+			defer ln.Close()
+			addr <- ln.Addr().String()
+			c, err := ln.Accept(t)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			buf := make([]byte, 4096)
+			for {
+				if _, err := c.Read(buf); err != nil {
+					if err == io.EOF {
+						return nil
+					}
+					return err
+				}
+			}
+		})
+		done <- err
+	}()
+	a, ok := <-addr
+	if !ok {
+		b.Fatal(<-done)
+	}
+	return a, func() {
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
+	}
 }
 
 // feed sends one datagram to addr per benchmark iteration, stamped with
@@ -74,7 +130,13 @@ func feed(b *testing.B, addr string, epoch time.Time, ack <-chan struct{}, stop 
 // BenchmarkTickToTradeFloorGo is the floor with package net: a goroutine
 // reads the datagram and writes the order.
 func BenchmarkTickToTradeFloorGo(b *testing.B) {
-	sink, sinkDone := tcpSink(b)
+	for _, sk := range sinks {
+		b.Run(sk.name, func(b *testing.B) { benchFloorGo(b, sk.make) })
+	}
+}
+
+func benchFloorGo(b *testing.B, mk sink) {
+	sink, sinkDone := mk(b)
 	out, err := net.Dial("tcp", sink)
 	if err != nil {
 		b.Fatal(err)
@@ -131,58 +193,64 @@ func BenchmarkTickToTradeFloor(b *testing.B) {
 		{"SpinBeforePark50us", func() *asyncrt.Builder { return asyncrt.NewBuilder().SpinBeforePark(50 * time.Microsecond) }},
 		{"Spin", func() *asyncrt.Builder { return asyncrt.NewBuilder().Idle(asyncrt.Spin) }},
 	} {
-		b.Run(mode.name, func(b *testing.B) {
-			rt := newBenchRuntime(b, mode.builder())
-			sink, sinkDone := tcpSink(b)
-			ack, stop := make(chan struct{}, 1), make(chan struct{})
-			addr := make(chan string, 1)
-			var lat latencies
-			epoch := time.Now()
-			done := make(chan error, 1)
-			go func() {
-				_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) error {
-					out, err := socket.DialTCP(t, "tcp", sink, socket.NoDelay(true))
-					if err != nil {
-						return err
-					}
-					defer out.Close()
-					in, err := socket.ListenUDP(t, "udp", "127.0.0.1:0")
-					if err != nil {
-						return err
-					}
-					defer in.Close()
-					addr <- in.LocalAddr().String()
-					buf, order := make([]byte, 1500), make([]byte, orderSize)
-					for {
-						n, err := in.Read(buf)
-						if err != nil {
-							return err
-						}
-						read := time.Since(epoch)
-						select {
-						case <-stop:
-							return nil
-						default:
-						}
-						if _, err := out.Write(order); err != nil {
-							return err
-						}
-						lat.add(n, buf, read, time.Since(epoch))
-						ack <- struct{}{} // buffered, and emptied before the next packet: never blocks
-					}
-				})
-				done <- err
-			}()
-			to := <-addr
-			b.ReportAllocs()
-			feed(b, to, epoch, ack, stop)
-			if err := <-done; err != nil {
-				b.Fatal(err)
-			}
-			sinkDone()
-			lat.report(b)
-		})
+		for _, sk := range sinks {
+			b.Run(mode.name+"/"+sk.name, func(b *testing.B) { benchFloorRuntime(b, mode.builder(), sk.make) })
+		}
 	}
+}
+
+// benchFloorRuntime runs the floor with a task of a runtime built by
+// builder as the receiver.
+func benchFloorRuntime(b *testing.B, builder *asyncrt.Builder, mk sink) {
+	rt := newBenchRuntime(b, builder)
+	sink, sinkDone := mk(b)
+	ack, stop := make(chan struct{}, 1), make(chan struct{})
+	addr := make(chan string, 1)
+	var lat latencies
+	epoch := time.Now()
+	done := make(chan error, 1)
+	go func() {
+		_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) error {
+			out, err := socket.DialTCP(t, "tcp", sink, socket.NoDelay(true))
+			if err != nil {
+				return err
+			}
+			defer out.Close()
+			in, err := socket.ListenUDP(t, "udp", "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			defer in.Close()
+			addr <- in.LocalAddr().String()
+			buf, order := make([]byte, 1500), make([]byte, orderSize)
+			for {
+				n, err := in.Read(buf)
+				if err != nil {
+					return err
+				}
+				read := time.Since(epoch)
+				select {
+				case <-stop:
+					return nil
+				default:
+				}
+				if _, err := out.Write(order); err != nil {
+					return err
+				}
+				lat.add(n, buf, read, time.Since(epoch))
+				ack <- struct{}{} // buffered, and emptied before the next packet: never blocks
+			}
+		})
+		done <- err
+	}()
+	to := <-addr
+	b.ReportAllocs()
+	feed(b, to, epoch, ack, stop)
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	sinkDone()
+	lat.report(b)
 }
 
 // latencies collects both measures of each order, in time since the
