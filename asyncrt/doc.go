@@ -108,6 +108,16 @@
 // runtimes of a [Group] under [Group.Run] are deadlocked together, once each
 // waits only on the others.
 //
+// The Go scheduler preempts a goroutine that has kept its processor for
+// 10 ms without passing through the scheduler, and the runtime's goroutine
+// never passes through it by itself: tasks are coroutines, and it sleeps in
+// a system call. On a locked thread a preemption hands the processor to
+// another thread and back, tens of microseconds, at whatever point the
+// goroutine was, often in the middle of a task. So before it parks (or,
+// with [Spin], while it polls) the runtime yields to the scheduler once
+// every 5 ms at most, while it has nothing to do; [Stats].SchedulerYields
+// counts the yields.
+//
 // # Other goroutines
 //
 // [Runtime.Handle] reaches the runtime from any goroutine: [SpawnRemote]

@@ -1,5 +1,7 @@
 package asyncrt
 
+import "time"
+
 // SuspendForever parks a task with no way to be woken except an abort: the
 // shape of a task waiting on something that never happens.
 func SuspendForever(t *Task) {
@@ -34,3 +36,7 @@ func NotifyWaiters(n *Notify) int { return n.waiters.n + n.waiters.woken }
 // GroupBusy is the count of busy runtimes a group's deadlock detection
 // keeps: zero whenever no Group.Run is running.
 func GroupBusy(g *Group) int32 { return g.active.Load() }
+
+// SetReschedEvery sets how often at most the runtime yields to the Go
+// scheduler before parking; call it before the runtime first runs.
+func SetReschedEvery(rt *Runtime, d time.Duration) { rt.reschedEvery = d }

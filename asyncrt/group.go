@@ -459,6 +459,7 @@ func addStats(sum, s *Stats) {
 	sum.Parks += s.Parks
 	sum.Spins += s.Spins
 	sum.IOPolls += s.IOPolls
+	sum.SchedulerYields += s.SchedulerYields
 	sum.Stalls += s.Stalls
 	sum.LiveTasks += s.LiveTasks
 	sum.PendingTimers += s.PendingTimers

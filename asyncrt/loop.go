@@ -222,7 +222,11 @@ func (rt *Runtime) idle(drainUntil time.Time) error {
 	}
 	// IO that is already ready (a peer on this machine answered while the
 	// tasks ran) is taken without the cost of parking.
-	if rt.ioRegistered > 0 && rt.pollIO(0) > 0 || rt.cfg.idle == Spin {
+	if rt.ioRegistered > 0 && rt.pollIO(0) > 0 {
+		return nil
+	}
+	if rt.cfg.idle == Spin {
+		rt.reschedule() // a spinning runtime is preempted as a parking one is
 		return nil
 	}
 	timeout := time.Duration(-1)
@@ -288,11 +292,34 @@ func (rt *Runtime) park(timeout time.Duration, drainUntil time.Time) {
 		rt.counters.Parks++
 		rt.publishStats() // for goroutines watching an idle runtime
 		rt.wd.sleep()
+		rt.reschedule()
 		rt.pollIO(timeout)
 		rt.wd.wake(rt)
 	}
 	rt.parked.Store(false)
 }
+
+// reschedule passes the runtime's goroutine through the Go scheduler if it
+// has not been for reschedEvery. The scheduler preempts a goroutine that
+// has kept its processor 10 ms without a scheduling point, and the
+// runtime's goroutine never meets one of its own: tasks are coroutines, and
+// it sleeps in a system call. On a locked thread a preemption hands the
+// processor to another thread and back, tens of microseconds, wherever the
+// goroutine was: in the middle of a task, as often as every 10 ms while
+// work comes in. Yielding before the runtime parks pays that hand-off when
+// there is nothing to do.
+func (rt *Runtime) reschedule() {
+	if time.Since(rt.lastResched) < rt.reschedEvery {
+		return
+	}
+	rt.counters.SchedulerYields++
+	runtime.Gosched()
+	rt.lastResched = time.Now()
+}
+
+// reschedEvery is half the scheduler's 10 ms, so that a runtime parking
+// every few milliseconds is never preempted.
+const reschedEvery = 5 * time.Millisecond
 
 // The bits of Runtime.attn.
 const (

@@ -23,9 +23,9 @@ import (
 // yields is how many times the workload's yielding task yields.
 const yields = 100
 
-// numMetrics is how many metrics a Collector exports: 12 counters, 6 gauges
+// numMetrics is how many metrics a Collector exports: 14 counters, 6 gauges
 // and the poll-duration histogram.
-const numMetrics = 20
+const numMetrics = 21
 
 // newRuntime builds a runtime for the workload: polls timed, a bounded pool
 // of one coroutine, panics nobody joins counted, simulated time, and no
@@ -154,7 +154,8 @@ var exactNames = []string{
 // allNames is the name of every metric a Collector with the default
 // namespace exports.
 var allNames = append([]string{
-	"orrery_polls_total", "orrery_cycles_total", "orrery_parks_total", "orrery_io_polls_total",
+	"orrery_polls_total", "orrery_cycles_total", "orrery_parks_total", "orrery_spins_total",
+	"orrery_io_polls_total", "orrery_scheduler_yields_total",
 	"orrery_poll_duration_seconds",
 }, exactNames...)
 
@@ -211,6 +212,7 @@ func TestCollectorExportsStats(t *testing.T) {
 		"orrery_timers_fired_total":          float64(s.TimersFired),
 		"orrery_parks_total":                 float64(s.Parks),
 		"orrery_spins_total":                 float64(s.Spins),
+		"orrery_scheduler_yields_total":      float64(s.SchedulerYields),
 		"orrery_io_polls_total":              float64(s.IOPolls),
 		"orrery_stalls_total":                float64(s.Stalls),
 		"orrery_live_tasks":                  float64(s.LiveTasks),

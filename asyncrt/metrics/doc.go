@@ -38,6 +38,7 @@
 //	orrery_parks_total                    counter    Parks
 //	orrery_spins_total                    counter    Spins
 //	orrery_io_polls_total                 counter    IOPolls
+//	orrery_scheduler_yields_total         counter    SchedulerYields
 //	orrery_stalls_total                   counter    Stalls
 //	orrery_live_tasks                     gauge      LiveTasks
 //	orrery_pending_timers                 gauge      PendingTimers
