@@ -43,6 +43,7 @@ func main() {
 	flag.DurationVar(&cfg.Partition, "partition", 0, "cut the engine off from the exchange for this long at a time, at seeded times (0: never)")
 	flag.StringVar(&cfg.HTTP, "http", "", "serve the engine's live dashboard, and /metrics, on `ADDR`, a loopback address such as 127.0.0.1:8080 (port 0 picks one)")
 	flag.IntVar(&cfg.Cores, "cores", 1, "runtimes the engine runs on: 1, or 2 to read the feed on one and trade on the other, joined by a cross channel (both sides in one process, live)")
+	flag.BoolVar(&cfg.Pin, "pin", false, "pin each runtime's thread to a CPU of its own: the engine's, then (--cores 2) the feed relay's, then the exchange's (both sides in one process, live; a CPU for each)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to `FILE`")
 	flag.Parse()
 	if flag.NArg() > 0 {

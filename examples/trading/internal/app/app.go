@@ -4,6 +4,8 @@
 package app
 
 import (
+	"golang.org/x/sys/unix"
+
 	"context"
 	"errors"
 	"fmt"
@@ -89,6 +91,52 @@ type Config struct {
 	// engine.FeedRelay). Two need a live run of both sides in one process.
 	// The exchange has a runtime of its own either way.
 	Cores int
+	// Pin pins each runtime's thread to a CPU of its own
+	// (asyncrt.Builder.PinCPU), taking the CPUs the process may use in
+	// order: the engine's runtime first, then the feed relay's (Cores 2),
+	// then the exchange's. On one machine the order the engine writes wakes
+	// the exchange's parked thread, and the kernel tends to run it on the
+	// engine's CPU, ahead of the engine; pinned apart, it cannot. A live
+	// run of both sides in one process only, with a CPU for each runtime.
+	Pin  bool
+	cpus []int // with Pin: the CPU of each runtime, engine's first
+}
+
+// pinChecks checks that Pin is asked of a live run of both sides, and
+// picks a CPU for each of its runtimes.
+func (c *Config) pinChecks() error {
+	switch {
+	case c.Sim:
+		return errors.New("app: --pin places the threads of a live run; a simulation runs on one runtime (drop --sim or --pin)")
+	case c.Backtest != "":
+		return errors.New("app: --pin places the threads of a live run; a backtest replays on one runtime (drop --backtest or --pin)")
+	case c.Role != RoleBoth:
+		return fmt.Errorf("app: --pin places both sides' runtimes in one process, not --role %s (pin a process with taskset instead)", c.Role)
+	}
+	var allowed unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &allowed); err != nil {
+		return fmt.Errorf("app: --pin: reading the process's CPUs: %w", err)
+	}
+	need := c.Cores + 1 // the engine's runtimes and the exchange's
+	c.cpus = c.cpus[:0]
+	for cpu := 0; cpu < len(allowed)*64 && len(c.cpus) < need; cpu++ {
+		if allowed.IsSet(cpu) {
+			c.cpus = append(c.cpus, cpu)
+		}
+	}
+	if len(c.cpus) < need {
+		return fmt.Errorf("app: --pin needs a CPU for each of %d runtimes; the process may use %d", need, allowed.Count())
+	}
+	return nil
+}
+
+// pin pins the runtime b builds to the CPU of runtime i (0: the engine's)
+// when Pin is set.
+func (c *Config) pin(b *asyncrt.Builder, i int) *asyncrt.Builder {
+	if c.Pin {
+		b.PinCPU(c.cpus[i])
+	}
+	return b
 }
 
 func (c *Config) errOut() io.Writer {
@@ -155,6 +203,11 @@ func (c *Config) defaults() error {
 	}
 	if c.Partition < 0 {
 		return fmt.Errorf("app: partition %v must not be negative", c.Partition)
+	}
+	if c.Pin {
+		if err := c.pinChecks(); err != nil {
+			return err
+		}
 	}
 	if err := c.shuffleChecks(); err != nil {
 		return err
@@ -247,7 +300,8 @@ func startExchange(stopOn context.Context, cfg *Config, feed netip.AddrPort) (*e
 	if err != nil {
 		return nil, err
 	}
-	rt, err := asyncrt.NewBuilder().Idle(cfg.idle()).SpinBeforePark(cfg.SpinBeforePark).ShutdownOn(stopOn).MeasurePolls(cfg.HTTP != "").Build()
+	b := asyncrt.NewBuilder().Idle(cfg.idle()).SpinBeforePark(cfg.SpinBeforePark).ShutdownOn(stopOn).MeasurePolls(cfg.HTTP != "")
+	rt, err := cfg.pin(b, cfg.Cores).Build() // after the engine's runtimes
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +342,7 @@ func newEngine(stopOn context.Context, cfg *Config, clock asyncrt.Clock) (*engin
 	}
 	if cfg.Cores == 2 {
 		g, err := asyncrt.NewGroup(2, func(i int, b *asyncrt.Builder) {
-			configure(b)
+			cfg.pin(configure(b), i)
 			if i == 0 {
 				b.World(w).ShutdownOn(stopOn)
 			}
@@ -303,7 +357,7 @@ func newEngine(stopOn context.Context, cfg *Config, clock asyncrt.Clock) (*engin
 		}
 		return &engineRun{rt: g.Runtime(0), e: e, group: g, relay: relay}, nil
 	}
-	b := configure(asyncrt.NewBuilder().World(w).ShutdownOn(stopOn))
+	b := cfg.pin(configure(asyncrt.NewBuilder().World(w).ShutdownOn(stopOn)), 0)
 	if clock != nil {
 		b = b.Clock(clock)
 	}
