@@ -167,13 +167,28 @@ func BenchmarkTimeAfterFuncStop(b *testing.B) {
 // over a channel is.
 const wakeIdle = 2 * time.Millisecond
 
-// BenchmarkCrossGoroutineWake measures waking a task of a parked runtime
-// from another goroutine, after wakeIdle of quiet. Each op is a round trip:
-// the goroutine notifies, the runtime wakes from epoll and resumes the task,
-// the task acknowledges over a buffered channel. The p50/p99 metrics are the
-// wake alone: from Notify to the task running.
+// BenchmarkCrossGoroutineWake measures waking a task of a runtime from
+// another goroutine, after wakeIdle of quiet. Each op is a round trip: the
+// goroutine notifies, the runtime resumes the task, the task acknowledges
+// over a buffered channel. The p50/p99 metrics are the wake alone: from
+// Notify to the task running. The runtime parks (Park: it sleeps in
+// epoll_wait, and the wake is the kernel's), polls for 5 ms before it parks
+// (SpinBeforePark5ms: the wake comes while it polls) or never parks (Spin).
 func BenchmarkCrossGoroutineWake(b *testing.B) {
-	rt := newBenchRuntime(b, asyncrt.NewBuilder())
+	for _, mode := range []struct {
+		name    string
+		builder *asyncrt.Builder
+	}{
+		{"Park", asyncrt.NewBuilder()},
+		{"SpinBeforePark5ms", asyncrt.NewBuilder().SpinBeforePark(5 * time.Millisecond)},
+		{"Spin", asyncrt.NewBuilder().Idle(asyncrt.Spin)},
+	} {
+		b.Run(mode.name, func(b *testing.B) { benchCrossGoroutineWake(b, mode.builder) })
+	}
+}
+
+func benchCrossGoroutineWake(b *testing.B, builder *asyncrt.Builder) {
+	rt := newBenchRuntime(b, builder)
 	n := asyncrt.NewNotify(rt)
 	ack := make(chan time.Time, 1)
 	stop := make(chan struct{})

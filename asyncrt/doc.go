@@ -113,9 +113,10 @@
 // never passes through it by itself: tasks are coroutines, and it sleeps in
 // a system call. On a locked thread a preemption hands the processor to
 // another thread and back, tens of microseconds, at whatever point the
-// goroutine was, often in the middle of a task. So before it parks (or,
-// with [Spin], while it polls) the runtime yields to the scheduler once
-// every 5 ms at most, while it has nothing to do; [Stats].SchedulerYields
+// goroutine was, often in the middle of a task. So the runtime yields to
+// the scheduler while it has nothing to do: before it parks, once every 5 ms
+// at most, and with [Spin], while it polls, every 8 ms (each yield is a
+// spell of about as long in which a wake-up waits); [Stats].SchedulerYields
 // counts the yields.
 //
 // # Other goroutines

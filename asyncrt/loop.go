@@ -226,7 +226,7 @@ func (rt *Runtime) idle(drainUntil time.Time) error {
 		return nil
 	}
 	if rt.cfg.idle == Spin {
-		rt.reschedule() // a spinning runtime is preempted as a parking one is
+		rt.reschedule(rt.reschedSpin) // a spinning runtime is preempted as a parking one is
 		return nil
 	}
 	timeout := time.Duration(-1)
@@ -292,7 +292,7 @@ func (rt *Runtime) park(timeout time.Duration, drainUntil time.Time) {
 		rt.counters.Parks++
 		rt.publishStats() // for goroutines watching an idle runtime
 		rt.wd.sleep()
-		rt.reschedule()
+		rt.reschedule(rt.reschedPark)
 		rt.pollIO(timeout)
 		rt.wd.wake(rt)
 	}
@@ -300,16 +300,16 @@ func (rt *Runtime) park(timeout time.Duration, drainUntil time.Time) {
 }
 
 // reschedule passes the runtime's goroutine through the Go scheduler if it
-// has not been for reschedEvery. The scheduler preempts a goroutine that
+// has not been for every. The scheduler preempts a goroutine that
 // has kept its processor 10 ms without a scheduling point, and the
 // runtime's goroutine never meets one of its own: tasks are coroutines, and
 // it sleeps in a system call. On a locked thread a preemption hands the
 // processor to another thread and back, tens of microseconds, wherever the
 // goroutine was: in the middle of a task, as often as every 10 ms while
-// work comes in. Yielding before the runtime parks pays that hand-off when
-// there is nothing to do.
-func (rt *Runtime) reschedule() {
-	if time.Since(rt.lastResched) < rt.reschedEvery {
+// work comes in. Yielding when the runtime has nothing to do pays that
+// hand-off at a better time.
+func (rt *Runtime) reschedule(every time.Duration) {
+	if time.Since(rt.lastResched) < every {
 		return
 	}
 	rt.counters.SchedulerYields++
@@ -317,9 +317,14 @@ func (rt *Runtime) reschedule() {
 	rt.lastResched = time.Now()
 }
 
-// reschedEvery is half the scheduler's 10 ms, so that a runtime parking
-// every few milliseconds is never preempted.
-const reschedEvery = 5 * time.Millisecond
+// How often at most the runtime yields to the scheduler: before it parks,
+// at half the scheduler's 10 ms, as the time to the next park is unknown;
+// while it spins, which it checks all the time, just short of the 10 ms,
+// as each yield is a spell in which a wake-up waits for the thread.
+const (
+	reschedPark = 5 * time.Millisecond
+	reschedSpin = 8 * time.Millisecond
+)
 
 // The bits of Runtime.attn.
 const (
