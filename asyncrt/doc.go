@@ -113,11 +113,11 @@
 // never passes through it by itself: tasks are coroutines, and it sleeps in
 // a system call. On a locked thread a preemption hands the processor to
 // another thread and back, tens of microseconds, at whatever point the
-// goroutine was, often in the middle of a task. So the runtime yields to
-// the scheduler while it has nothing to do: before it parks, once every 5 ms
-// at most, and with [Spin], while it polls, every 8 ms (each yield is a
-// spell of about as long in which a wake-up waits); [Stats].SchedulerYields
-// counts the yields.
+// goroutine was, often in the middle of a task. So before it parks, while
+// it has nothing to do, the runtime yields to the scheduler, once every
+// 5 ms at most; [Stats].SchedulerYields counts the yields. (A runtime that
+// spins does not: its wake-ups fared worse with yields than with the
+// preemptions.)
 //
 // # Other goroutines
 //

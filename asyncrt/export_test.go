@@ -38,5 +38,5 @@ func NotifyWaiters(n *Notify) int { return n.waiters.n + n.waiters.woken }
 func GroupBusy(g *Group) int32 { return g.active.Load() }
 
 // SetReschedEvery sets how often at most the runtime yields to the Go
-// scheduler, parking or spinning; call it before the runtime first runs.
-func SetReschedEvery(rt *Runtime, d time.Duration) { rt.reschedPark, rt.reschedSpin = d, d }
+// scheduler before parking; call it before the runtime first runs.
+func SetReschedEvery(rt *Runtime, d time.Duration) { rt.reschedEvery = d }

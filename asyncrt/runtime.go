@@ -50,11 +50,10 @@ type Runtime struct {
 	inbox  inbox
 	parked atomic.Bool // sleeping in the poller: the inbox must poke it
 	// lastResched is when the runtime's goroutine last went through the
-	// Go scheduler of its own accord, which it does at most once each
-	// reschedPark before parking, reschedSpin while spinning (see
-	// reschedule).
-	lastResched              time.Time
-	reschedPark, reschedSpin time.Duration
+	// Go scheduler of its own accord, which it does before parking, at
+	// most once each reschedEvery (see reschedule).
+	lastResched  time.Time
+	reschedEvery time.Duration
 	// The group the runtime belongs to (NewGroup), and where the runtime
 	// stands in the group's deadlock detection while Group.Run runs it
 	// (group.go).
@@ -144,8 +143,7 @@ func start(worlds []World, cfg config) (*Runtime, error) {
 		exited: make(chan struct{}),
 		events: make([]reactor.Event, 256),
 
-		reschedPark: reschedPark,
-		reschedSpin: reschedSpin,
+		reschedEvery: reschedEvery,
 	}
 	rt.slot = make(chan struct{}, 1)
 	rt.coroMain = func(yield func(switchReason) bool) { rt.launching.main(yield) }
@@ -423,10 +421,9 @@ type Stats struct {
 	// IOPolls counts checks of the IO poller, parked or not.
 	IOPolls uint64
 	// SchedulerYields counts the times the runtime's goroutine yielded to
-	// the Go scheduler before parking (at most one each 5 ms) or while
-	// spinning (each 8 ms), so that the scheduler does not preempt it in the
-	// middle of a task (see "The loop and idling" in the package
-	// documentation).
+	// the Go scheduler before parking, at most one each 5 ms, so that the
+	// scheduler does not preempt it in the middle of a task (see "The loop
+	// and idling" in the package documentation).
 	SchedulerYields uint64
 	// Stalls counts the stalls the watchdog reported: tasks (or the
 	// runtime's own work) that held the thread past the stall threshold

@@ -96,7 +96,7 @@ var scalarDefs = []scalarDef{
 		prometheus.CounterValue, func(s *asyncrt.Stats) float64 { return float64(s.Spins) }},
 	{"io_polls_total", "Checks of the IO poller, parked or not.",
 		prometheus.CounterValue, func(s *asyncrt.Stats) float64 { return float64(s.IOPolls) }},
-	{"scheduler_yields_total", "Yields of the runtime's goroutine to the Go scheduler before parking or while spinning.",
+	{"scheduler_yields_total", "Yields of the runtime's goroutine to the Go scheduler before parking.",
 		prometheus.CounterValue, func(s *asyncrt.Stats) float64 { return float64(s.SchedulerYields) }},
 	{"stalls_total", "Stalls the watchdog reported: holders of the runtime's thread past the stall threshold.",
 		prometheus.CounterValue, func(s *asyncrt.Stats) float64 { return float64(s.Stalls) }},
