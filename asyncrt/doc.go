@@ -115,9 +115,10 @@
 // another thread and back, tens of microseconds, at whatever point the
 // goroutine was, often in the middle of a task. So before it parks, while
 // it has nothing to do, the runtime yields to the scheduler, once every
-// 5 ms at most; [Stats].SchedulerYields counts the yields. (A runtime that
-// spins does not: its wake-ups fared worse with yields than with the
-// preemptions.)
+// 5 ms at most; [Stats].SchedulerYields counts the yields. A runtime that
+// never parks ([Spin], or work that always comes within its SpinBeforePark
+// window) does not yield: it is preempted while it polls, rarely in a
+// task, and its wake-ups fared worse with yields than with preemptions.
 //
 // # Other goroutines
 //

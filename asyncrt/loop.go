@@ -222,14 +222,7 @@ func (rt *Runtime) idle(drainUntil time.Time) error {
 	}
 	// IO that is already ready (a peer on this machine answered while the
 	// tasks ran) is taken without the cost of parking.
-	if rt.ioRegistered > 0 && rt.pollIO(0) > 0 {
-		return nil
-	}
-	if rt.cfg.idle == Spin {
-		// No yield here (see reschedule): measured, a spinning runtime's
-		// wake-ups fared worse with yields every 8 ms than with the
-		// scheduler's preemptions (CrossGoroutineWake/Spin p99 30 µs
-		// against 8 µs).
+	if rt.ioRegistered > 0 && rt.pollIO(0) > 0 || rt.cfg.idle == Spin {
 		return nil
 	}
 	timeout := time.Duration(-1)
@@ -281,6 +274,13 @@ func (rt *Runtime) spin(d time.Duration) bool {
 // eventfd; the flag is set before the inbox is checked one last time, so a
 // post can never slip between the check and the sleep unnoticed.
 func (rt *Runtime) park(timeout time.Duration, drainUntil time.Time) {
+	// Yield first, while a post still finds the runtime awake (it raises
+	// attn, checked below), and out of the time to sleep.
+	if took := rt.reschedule(); took > 0 && timeout >= 0 {
+		if timeout -= took; timeout <= 0 {
+			return // the next timer is due: go round
+		}
+	}
 	if !drainUntil.IsZero() {
 		left := time.Until(drainUntil)
 		if left <= 0 {
@@ -295,7 +295,6 @@ func (rt *Runtime) park(timeout time.Duration, drainUntil time.Time) {
 		rt.counters.Parks++
 		rt.publishStats() // for goroutines watching an idle runtime
 		rt.wd.sleep()
-		rt.reschedule()
 		rt.pollIO(timeout)
 		rt.wd.wake(rt)
 	}
@@ -310,14 +309,23 @@ func (rt *Runtime) park(timeout time.Duration, drainUntil time.Time) {
 // processor to another thread and back, tens of microseconds, wherever the
 // goroutine was: in the middle of a task, as often as every 10 ms while
 // work comes in. Yielding just before the runtime parks pays that hand-off
-// while it has nothing to do.
-func (rt *Runtime) reschedule() {
-	if time.Since(rt.lastResched) < rt.reschedEvery {
-		return
+// while it has nothing to do. It returns how long the yield took (0 if it
+// did not yield).
+//
+// A runtime that never parks — one that spins, or whose work always comes
+// within its SpinBeforePark window — does not yield: it is preempted while
+// it polls, rarely in a task, and its wake-ups fared worse with yields
+// than with the preemptions (CrossGoroutineWake/Spin p99 30 µs against
+// 8 µs).
+func (rt *Runtime) reschedule() time.Duration {
+	now := time.Now()
+	if now.Sub(rt.lastResched) < rt.reschedEvery {
+		return 0
 	}
 	rt.counters.SchedulerYields++
 	runtime.Gosched()
 	rt.lastResched = time.Now()
+	return rt.lastResched.Sub(now)
 }
 
 // reschedEvery is how often at most the runtime yields before it parks:

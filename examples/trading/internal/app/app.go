@@ -4,14 +4,14 @@
 package app
 
 import (
-	"golang.org/x/sys/unix"
-
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/orrery-go/orrery/asyncrt"
 	"github.com/orrery-go/orrery/examples/internal/liveview"
