@@ -53,35 +53,31 @@ func BenchmarkCrossChanSend(b *testing.B) {
 }
 
 func benchCrossChanSend(b *testing.B, builder *asyncrt.Builder, capacity int) {
-	{
-		{
-			rt := newBenchRuntime(b, builder)
-			s, r, _ := asyncrt.NewCrossChan[int](rt, capacity)
-			done := make(chan int)
-			go func() {
-				v, _ := asyncrt.BlockOn(rt, func(t *asyncrt.Task) int {
-					n := 0
-					for {
-						if _, err := r.Recv(t); err != nil {
-							return n
-						}
-						n++
-					}
-				})
-				done <- v
-			}()
-			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
-				if err := s.Send(i); err != nil {
-					b.Fatal(err)
+	rt := newBenchRuntime(b, builder)
+	s, r, _ := asyncrt.NewCrossChan[int](rt, capacity)
+	done := make(chan int)
+	go func() {
+		v, _ := asyncrt.BlockOn(rt, func(t *asyncrt.Task) int {
+			n := 0
+			for {
+				if _, err := r.Recv(t); err != nil {
+					return n
 				}
+				n++
 			}
-			s.Close()
-			<-done
-			st := rt.Stats()
-			b.ReportMetric(float64(st.Parks)/float64(b.N), "parks/op")
+		})
+		done <- v
+	}()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if err := s.Send(i); err != nil {
+			b.Fatal(err)
 		}
 	}
+	s.Close()
+	<-done
+	st := rt.Stats()
+	b.ReportMetric(float64(st.Parks)/float64(b.N), "parks/op")
 }
 
 // BenchmarkGoChanCrossGoroutine is the baseline for CrossChanSend: values
