@@ -72,3 +72,29 @@ func fmtAny(v any) string {
 	}
 	return "non-string panic"
 }
+
+// notifyRounds has a task of rt wait on a Notify rounds times, notified
+// from this goroutine as soon as it has acknowledged the last round, and
+// returns the runtime's counters once the task is done.
+func notifyRounds(t *testing.T, rt *asyncrt.Runtime, rounds int) asyncrt.Stats {
+	t.Helper()
+	n := asyncrt.NewNotify(rt)
+	ack := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) int {
+			for range rounds {
+				n.Wait(t)
+				ack <- struct{}{}
+			}
+			return 0
+		})
+		done <- err
+	}()
+	for range rounds {
+		n.Notify()
+		<-ack
+	}
+	require.NoError(t, <-done)
+	return rt.Stats()
+}

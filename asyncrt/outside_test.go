@@ -57,26 +57,8 @@ func TestSpinRuntimeKeepsPolling(t *testing.T) {
 // that a goroutine delayed past it more than a few times is unthinkable.
 func TestSpinBeforeParkSparesParks(t *testing.T) {
 	rt := newRuntime(t, asyncrt.NewBuilder().SpinBeforePark(10*time.Millisecond))
-	n := asyncrt.NewNotify(rt)
-	ack := make(chan struct{})
 	const rounds = 200
-	done := make(chan error, 1)
-	go func() {
-		_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) int {
-			for range rounds {
-				n.Wait(t)
-				ack <- struct{}{}
-			}
-			return 0
-		})
-		done <- err
-	}()
-	for range rounds {
-		n.Notify()
-		<-ack
-	}
-	require.NoError(t, <-done)
-	s := rt.Stats()
+	s := notifyRounds(t, rt, rounds)
 	t.Logf("%d rounds: %d spins, %d parks", rounds, s.Spins, s.Parks)
 	if runtime.GOMAXPROCS(0) == 1 {
 		assert.Zero(t, s.Spins, "with one processor, spinning would starve the notifier")

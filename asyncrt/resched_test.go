@@ -42,26 +42,7 @@ func TestYieldsToSchedulerBeforeParking(t *testing.T) {
 func TestWakesFromOtherGoroutinesSurviveYields(t *testing.T) {
 	rt := newRuntime(t, asyncrt.NewBuilder())
 	asyncrt.SetReschedEvery(rt, 0)
-	n := asyncrt.NewNotify(rt)
-	const rounds = 300
-	ack := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		_, err := asyncrt.BlockOn(rt, func(t *asyncrt.Task) int {
-			for range rounds {
-				n.Wait(t)
-				ack <- struct{}{}
-			}
-			return 0
-		})
-		done <- err
-	}()
-	for range rounds {
-		n.Notify()
-		<-ack
-	}
-	require.NoError(t, <-done)
-	s := rt.Stats()
+	s := notifyRounds(t, rt, 300)
 	assert.Positive(t, s.SchedulerYields)
 }
 
