@@ -177,13 +177,13 @@ const wakeIdle = 2 * time.Millisecond
 func BenchmarkCrossGoroutineWake(b *testing.B) {
 	for _, mode := range []struct {
 		name    string
-		builder *asyncrt.Builder
+		builder func() *asyncrt.Builder
 	}{
-		{"Park", asyncrt.NewBuilder()},
-		{"SpinBeforePark5ms", asyncrt.NewBuilder().SpinBeforePark(5 * time.Millisecond)},
-		{"Spin", asyncrt.NewBuilder().Idle(asyncrt.Spin)},
+		{"Park", asyncrt.NewBuilder},
+		{"SpinBeforePark5ms", func() *asyncrt.Builder { return asyncrt.NewBuilder().SpinBeforePark(5 * time.Millisecond) }},
+		{"Spin", func() *asyncrt.Builder { return asyncrt.NewBuilder().Idle(asyncrt.Spin) }},
 	} {
-		b.Run(mode.name, func(b *testing.B) { benchCrossGoroutineWake(b, mode.builder) })
+		b.Run(mode.name, func(b *testing.B) { benchCrossGoroutineWake(b, mode.builder()) })
 	}
 }
 
