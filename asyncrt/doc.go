@@ -58,11 +58,13 @@
 //     unused — its task aborted, timed out, or chose another Select case —
 //     passes the wake to the next registration in line.
 //   - A registration belongs to exactly one wait. Waking or cancelling it
-//     touches nothing else; each Sleep, Select timeout and [Waiter.WakeAt]
-//     has a timer of its own. Whatever a task still holds when it finishes,
-//     or when a [Timeout] unwinds past it, is cancelled for it: nothing
-//     outlives its task, and [Stats] reports live registrations and pending
-//     timers, both 0 once every task has ended.
+//     touches nothing else; each Select timeout and [Waiter.WakeAt] has a
+//     timer of its own. A sleep is the one wait that takes no registration,
+//     only a timer: a wake of one of the task's registrations while it sleeps
+//     does not end the sleep, and its next Wait sees it. Whatever a task
+//     still holds when it finishes, or when a [Timeout] unwinds past it, is
+//     cancelled for it: nothing outlives its task, and [Stats] reports live
+//     registrations and pending timers, both 0 once every task has ended.
 //
 // The WaitQueue example builds a counting semaphore outside the package with
 // this API alone; package tasksync builds Semaphore, Watch and Broadcast the

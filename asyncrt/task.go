@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/orrery-go/orrery/asyncrt/internal/gid"
+	"github.com/orrery-go/orrery/asyncrt/internal/wheel"
 	"github.com/orrery-go/orrery/slab"
 )
 
@@ -74,6 +75,8 @@ type taskRec struct {
 	err  error  // ErrAborted, *PanicError or ErrGoexit once done
 	join WaitQueue
 	qseq uint64 // sequence number of the task's ready-queue entry; 0 if none
+	// sleep is the timer of the Sleep the task is in; zero if none.
+	sleep wheel.Timer
 	// set is the JoinSet the task belongs to, told when it finishes.
 	set *joinSetCore
 	// node is the Node the task belongs to; nil for none.
@@ -216,6 +219,11 @@ func (t *Task) suspend() {
 // that the deferred calls on the way see them as they were.
 func (t *Task) unwind() {
 	rec := t.rec
+	if !rec.sleep.IsZero() {
+		// Unwinding out of a sleep ends it.
+		t.rt.timers.Cancel(rec.sleep)
+		rec.sleep = wheel.Timer{}
+	}
 	if rec.signal&sigBusy != 0 {
 		// The runtime found the World busy when this task suspended, and
 		// sent it straight back here.

@@ -20,6 +20,7 @@ const (
 	timerDeadline                  // expire a Timeout scope: key is the task, arg the scope
 	timerIO                        // expire a descriptor's deadline: key is its record, arg the direction
 	timerSchedule                  // a World's next fixed-rate tick: arg is its index
+	timerSleep                     // end a task's sleep: key is the task
 )
 
 // timerEvent is what a timer carries. It holds no pointers, so the timer
@@ -38,6 +39,13 @@ func (rt *Runtime) fire(ev timerEvent) {
 		if n := rt.regs.at(ev.reg); n != nil && n.epoch == ev.arg && n.task != nil {
 			n.timer = wheel.Timer{}
 			rt.wakeNode(n)
+		}
+	case timerSleep:
+		if rec, ok := rt.tasks.Get(ev.key); ok && !rec.sleep.IsZero() {
+			rec.sleep = wheel.Timer{}
+			if rec.state == stateSuspended {
+				rt.enqueue(rec)
+			}
 		}
 	case timerIO:
 		rt.fireIODeadline(ev.key, int(ev.arg))
@@ -80,6 +88,11 @@ func (t *Task) Now() time.Time {
 // Sleep suspends the task for at least d, measured from the event time
 // ([Task.Now]). Like time.Sleep, a zero or negative d returns at once. An
 // aborted or timed-out task unwinds from here.
+//
+// A sleep holds one timer and no registration. A wake of one of the task's
+// registrations while it sleeps (see [Task.Enqueue]) does not end the sleep:
+// the registration stays woken, and the task's next [Task.Wait] returns for it
+// at once.
 func (t *Task) Sleep(d time.Duration) {
 	t.check("Task.Sleep")
 	if d <= 0 {
@@ -100,14 +113,16 @@ func (t *Task) sleepUntil(deadline int64) {
 	if deadline <= rt.eventTime() {
 		return
 	}
-	// The sleep's own registration and timer: nothing else can cancel or
-	// fire them, and an abort cancels both (see endRegsFrom).
-	n := rt.newReg(t, false)
-	n.timer = rt.timers.Schedule(deadline, timerEvent{kind: timerReg, reg: n.idx, arg: n.epoch})
-	for rt.eventTime() < deadline {
-		t.waitRegs() // a wake meant for another of the task's waits only means waiting again
+	// A sleep needs no registration: its timer names the task's record, and
+	// firing it is the only way the sleep ends (an abort or a deadline
+	// unwinds from suspend, which stops it). A wake of one of the task's
+	// registrations meanwhile resumes the task early; it sleeps on, and
+	// the wake stays for the task's next Wait to see.
+	rec := t.rec
+	rec.sleep = rt.timers.Schedule(deadline, timerEvent{key: rec.key, kind: timerSleep})
+	for !rec.sleep.IsZero() {
+		t.suspend()
 	}
-	rt.endReg(n, false)
 }
 
 // deadlineScope is one Timeout call on a task's stack.

@@ -25,6 +25,9 @@ import (
 //     touches nothing else, and when it ends it leaves its queue in O(1).
 //     Whatever a task still holds when it finishes (or when a Timeout unwinds
 //     past it) is cancelled for it, so nothing outlives its task.
+//
+// A sleep is the exception: it takes no registration, only a timer naming
+// its task (see sleepUntil), which saves a node for every sleeping task.
 
 // regState is where a registration stands.
 type regState uint8
