@@ -70,9 +70,7 @@ func (s *JoinSet[T]) SpawnFunc(t *Task, fn func(*Task), opts ...SpawnOption) uin
 	if co == nil {
 		return s.add(t, JoinHandle[T]{rt: t.rt, refused: true})
 	}
-	b := getBody[T](t.rt)
-	b.void = fn
-	return s.add(t, spawnOn(t, co, b, voidPC(fn), at, opts))
+	return s.add(t, spawnOn[T](t, co, voidBody(fn), nil, voidPC(fn), at, opts))
 }
 
 func (s *JoinSet[T]) bind(t *Task) {

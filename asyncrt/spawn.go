@@ -10,28 +10,30 @@ import (
 // are recycled per result type, so spawning does not allocate once warm.
 type body[T any] struct {
 	fn   func(*Task) T
-	void func(*Task) // a task that returns nothing (SpawnFunc): fn is nil
 	val  T
 	pool *bodyPool[T]
 }
 
-func (b *body[T]) run(t *Task) {
-	if b.void != nil {
-		b.void(t)
-		return
-	}
-	b.val = b.fn(t)
-}
+func (b *body[T]) run(t *Task) { b.val = b.fn(t) }
 
 func (*body[T]) deliver(error) {}
 
 func (b *body[T]) recycle() {
 	var zero T
-	b.val, b.fn, b.void = zero, nil, nil
+	b.val, b.fn = zero, nil
 	if p := b.pool; p != nil && len(p.free) < maxFreeBodies {
 		p.free = append(p.free, b)
 	}
 }
+
+// voidBody is the runner of a task that returns nothing ([SpawnFunc]): the
+// function alone, with no result to keep, so such a task needs no body. A
+// func value fits in an interface as it is: storing it allocates nothing.
+type voidBody func(*Task)
+
+func (f voidBody) run(t *Task) { f(t) }
+func (voidBody) recycle()      {}
+func (voidBody) deliver(error) {}
 
 // maxFreeBodies bounds each result type's free list, so a burst of tasks does
 // not pin its peak memory forever.
@@ -91,7 +93,7 @@ func Spawn[T any](t *Task, fn func(*Task) T, opts ...SpawnOption) JoinHandle[T] 
 	}
 	b := getBody[T](t.rt)
 	b.fn = fn
-	return spawnOn(t, co, b, funcPC(fn), at, opts)
+	return spawnOn(t, co, b, b, funcPC(fn), at, opts)
 }
 
 // SpawnFunc is [Spawn] for a task that returns nothing: await it with
@@ -106,9 +108,7 @@ func SpawnFunc(t *Task, fn func(*Task), opts ...SpawnOption) JoinHandle[struct{}
 	if co == nil {
 		return JoinHandle[struct{}]{rt: t.rt, refused: true}
 	}
-	b := getBody[struct{}](t.rt)
-	b.void = fn
-	return spawnOn(t, co, b, voidPC(fn), at, opts)
+	return spawnOn[struct{}](t, co, voidBody(fn), nil, voidPC(fn), at, opts)
 }
 
 // coroutine returns the coroutine for a new task: a new one, or a pooled
@@ -126,9 +126,11 @@ func (rt *Runtime) coroutine() *Task {
 	return co
 }
 
-func spawnOn[T any](parent *Task, co *Task, b *body[T], pc uintptr, at placement, opts []SpawnOption) JoinHandle[T] {
+// spawnOn starts a task on coroutine co. run is its runner; b is where its
+// result is read from, nil for a task that returns nothing.
+func spawnOn[T any](parent *Task, co *Task, run runner, b *body[T], pc uintptr, at placement, opts []SpawnOption) JoinHandle[T] {
 	rt := parent.rt
-	rec := rt.insertTask(b, co, at.world, at.node)
+	rec := rt.insertTask(run, co, at.world, at.node)
 	co.wdFn.Store(pc) // named from pc lazily, only when a name is needed
 	if len(opts) > 0 {
 		co.wdName.Store(rt.nameOf(opts))
@@ -150,7 +152,7 @@ type JoinHandle[T any] struct {
 	key slab.Key
 	// refused: the task was never started (a bounded pool was full).
 	refused bool
-	b       *body[T]
+	b       *body[T] // nil for a task that returns nothing
 }
 
 // Await suspends t until the task finishes and returns its result. The error
@@ -242,7 +244,7 @@ func resultError[T any](v T) error {
 func (h JoinHandle[T]) take(rec *taskRec) (T, error) {
 	err := rec.err
 	var v T
-	if err == nil {
+	if err == nil && h.b != nil {
 		v = h.b.val
 	}
 	rec.consumed = true

@@ -3,6 +3,7 @@ package asyncrt_test
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"os"
 	"os/exec"
 	"runtime"
@@ -483,4 +484,63 @@ func TestSpawnNilFunctionPanics(t *testing.T) {
 	assert.Contains(t, msgs[0], "Spawn called with a nil function")
 	assert.Contains(t, msgs[1], "SpawnFunc called with a nil function")
 	assert.Contains(t, msgs[2], "JoinSet.SpawnFunc called with a nil function")
+}
+
+// An unpooled spawn allocates what a bare iter.Pull coroutine run to
+// completion allocates, plus the task's Task; its record, body and
+// registrations come from reused storage.
+func TestUnpooledSpawnAllocatesACoroutineAndATask(t *testing.T) {
+	bare := testing.AllocsPerRun(200, func() {
+		next, stop := iter.Pull(func(yield func(int) bool) { yield(1) })
+		next()
+		next()
+		stop()
+	})
+	rt := newRuntime(t, nil)
+	allocs := block(t, rt, func(t *asyncrt.Task) map[string]float64 {
+		value := func(t *asyncrt.Task) int { t.Yield(); return 1 }
+		void := func(t *asyncrt.Task) { t.Yield() }
+		return map[string]float64{
+			"Spawn": testing.AllocsPerRun(200, func() {
+				if v, err := asyncrt.Spawn(t, value).Await(t); v != 1 || err != nil {
+					panic(fmt.Sprint(v, err))
+				}
+			}),
+			"SpawnFunc": testing.AllocsPerRun(200, func() {
+				if err := asyncrt.SpawnFunc(t, void).Wait(t); err != nil {
+					panic(err)
+				}
+			}),
+		}
+	})
+	assert.Equal(t, map[string]float64{"Spawn": bare + 1, "SpawnFunc": bare + 1}, allocs, "a bare iter.Pull: %v", bare)
+}
+
+// On a pooled runtime, once warm, spawning and awaiting a task allocates
+// nothing beyond what its function captures: a recycled body holds a
+// result, and a task that returns nothing needs none.
+func TestPooledSpawnAllocatesNothing(t *testing.T) {
+	rt := newRuntime(t, asyncrt.NewBuilder().TaskPool(4, false))
+	allocs := block(t, rt, func(t *asyncrt.Task) map[string]float64 {
+		value := func(t *asyncrt.Task) int { t.Yield(); return 1 }
+		void := func(t *asyncrt.Task) { t.Yield() }
+		runs := map[string]func(){
+			"Spawn": func() {
+				if v, err := asyncrt.Spawn(t, value).Await(t); v != 1 || err != nil {
+					panic(fmt.Sprint(v, err))
+				}
+			},
+			"SpawnFunc": func() {
+				if err := asyncrt.SpawnFunc(t, void).Wait(t); err != nil {
+					panic(err)
+				}
+			},
+		}
+		out := map[string]float64{}
+		for name, run := range runs {
+			out[name] = testing.AllocsPerRun(200, run)
+		}
+		return out
+	})
+	assert.Equal(t, map[string]float64{"Spawn": 0, "SpawnFunc": 0}, allocs)
 }

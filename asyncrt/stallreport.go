@@ -234,12 +234,7 @@ func funcPC[T any](fn func(*Task) T) uintptr { return reflect.ValueOf(fn).Pointe
 // voidPC is funcPC for a task that returns nothing.
 func voidPC(fn func(*Task)) uintptr { return reflect.ValueOf(fn).Pointer() }
 
-func (b *body[T]) entryPC() uintptr {
-	if b.void != nil {
-		return voidPC(b.void)
-	}
-	return funcPC(b.fn)
-}
+func (b *body[T]) entryPC() uintptr { return funcPC(b.fn) }
 
 // funcInfo names the function whose code starts at pc and says where it is
 // defined.
