@@ -26,7 +26,7 @@ import (
 )
 
 // ErrFull is returned when a bounded slab has no free slot, or when an
-// unbounded slab would exceed the 2^32-1 entries a key can address.
+// unbounded slab would exceed the 2^32-3 entries a key can address.
 var ErrFull = errors.New("slab: full")
 
 // ErrStaleClaim is returned when a [Claim] is filled or released after it was
@@ -36,8 +36,9 @@ var ErrStaleClaim = errors.New("slab: claim already filled or released")
 // DefaultChunkSize is the chunk size NewUnbounded uses when given 0.
 const DefaultChunkSize = 256
 
-// maxEntries is the number of slots a key can address.
-const maxEntries = math.MaxUint32
+// maxEntries is the number of slots a key can address: every index+1 stays
+// below the two values of slot.next that mark a slot in use.
+const maxEntries = math.MaxUint32 - 2
 
 // maxSlots is maxEntries as an int: clamped where int has 32 bits, so that
 // this file compiles there too and a 32-bit build stops only at the message
@@ -65,20 +66,23 @@ func (k Key) String() string {
 	return fmt.Sprintf("slab.Key{slab %d, slot %d, gen %d}", k.owner, k.index, k.gen)
 }
 
-type slotState uint8
-
+// The values of slot.next for a slot in use. A free slot's next is a link,
+// which is never this large, so the state costs no field of its own (with
+// one, a slot of 8-byte aligned values would take 8 bytes more).
 const (
-	slotFree slotState = iota
-	slotClaimed
+	slotClaimed uint32 = math.MaxUint32 - iota
 	slotLive
 )
 
 type slot[T any] struct {
-	val   T
-	gen   uint32 // bumped when an occupancy ends, so keys of earlier ones go stale
-	next  uint32 // free-list link: index+1 of the next free slot, 0 at the end
-	state slotState
+	val T
+	gen uint32 // bumped when an occupancy ends, so keys of earlier ones go stale
+	// next is the free-list link while the slot is free (index+1 of the
+	// next free slot, 0 at the end), or slotClaimed or slotLive.
+	next uint32
 }
+
+func (sl *slot[T]) free() bool { return sl.next < slotLive }
 
 // Slab stores values of type T under generation-checked keys. Create one with
 // [New] or [NewUnbounded]; the zero Slab is not usable.
@@ -168,26 +172,25 @@ func (s *Slab[T]) at(index uint32) *slot[T] {
 }
 
 // lookup returns the slot k names if it is in the given state.
-func (s *Slab[T]) lookup(k Key, state slotState) *slot[T] {
+func (s *Slab[T]) lookup(k Key, state uint32) *slot[T] {
 	if k.owner != s.owner || int(k.index) >= s.slots {
 		return nil
 	}
 	sl := s.at(k.index)
-	if sl.gen != k.gen || sl.state != state {
+	if sl.gen != k.gen || sl.next != state {
 		return nil
 	}
 	return sl
 }
 
-func (s *Slab[T]) take(state slotState) (Key, *slot[T], error) {
+func (s *Slab[T]) take(state uint32) (Key, *slot[T], error) {
 	if s.free == 0 && !s.grow() {
 		return Key{}, nil, ErrFull
 	}
 	index := s.free - 1
 	sl := s.at(index)
 	s.free = sl.next
-	sl.next = 0
-	sl.state = state
+	sl.next = state
 	return Key{index: index, gen: sl.gen, owner: s.owner}, sl, nil
 }
 
@@ -196,7 +199,6 @@ func (s *Slab[T]) release(k Key, sl *slot[T]) {
 	var zero T
 	sl.val = zero
 	sl.gen++
-	sl.state = slotFree
 	sl.next = s.free
 	s.free = k.index + 1
 }
@@ -251,7 +253,7 @@ func (s *Slab[T]) At(index uint32) (Key, *T, bool) {
 		return Key{}, nil, false
 	}
 	sl := s.at(index)
-	if sl.state != slotLive {
+	if sl.next != slotLive {
 		return Key{}, nil, false
 	}
 	return Key{index: index, gen: sl.gen, owner: s.owner}, &sl.val, true
@@ -288,7 +290,7 @@ func (s *Slab[T]) Delete(k Key) bool {
 func (s *Slab[T]) Clear() {
 	for ci, chunk := range s.chunks {
 		for i := range chunk {
-			if chunk[i].state != slotFree {
+			if !chunk[i].free() {
 				s.release(Key{index: uint32(ci)<<s.shift | uint32(i)}, &chunk[i])
 			}
 		}
@@ -303,7 +305,7 @@ func (s *Slab[T]) All() iter.Seq2[Key, *T] {
 	return func(yield func(Key, *T) bool) {
 		for index := uint32(0); int(index) < s.slots; index++ {
 			sl := s.at(index)
-			if sl.state == slotLive && !yield(Key{index: index, gen: sl.gen, owner: s.owner}, &sl.val) {
+			if sl.next == slotLive && !yield(Key{index: index, gen: sl.gen, owner: s.owner}, &sl.val) {
 				return
 			}
 		}
@@ -343,7 +345,7 @@ func (c Claim[T]) Fill(v T) (*T, error) {
 		return nil, ErrStaleClaim
 	}
 	sl.val = v
-	sl.state = slotLive
+	sl.next = slotLive
 	c.s.len++
 	return &sl.val, nil
 }

@@ -2,6 +2,7 @@ package slab_test
 
 import (
 	"errors"
+	"math"
 	"runtime"
 	"testing"
 
@@ -12,7 +13,8 @@ import (
 )
 
 func TestNewRejectsBadSizes(t *testing.T) {
-	for _, c := range []int{0, -1} {
+	// One past the 2^32-3 entries a key can address.
+	for _, c := range []int{0, -1, math.MaxUint32 - 1} {
 		_, err := slab.New[int](c)
 		assert.Error(t, err, "capacity %d", c)
 	}

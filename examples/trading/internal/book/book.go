@@ -465,7 +465,7 @@ func (b *Book) level(n *node) (*[]level, int) {
 func (b *Book) rest(levels *[]level, i int, found bool, o Order) {
 	k, n, err := b.nodes.Alloc()
 	if err != nil {
-		// Only reachable with 2^32-1 resting orders.
+		// Only reachable past 2^32-3 resting orders (the slab's limit).
 		panic(fmt.Sprintf("book: cannot store order %d: %v", o.ID, err))
 	}
 	if !found {
