@@ -16,3 +16,9 @@ func TestTaskStructSizes(t *testing.T) {
 	assert.LessOrEqual(t, unsafe.Sizeof(taskRec{}), uintptr(152), "taskRec")
 	assert.LessOrEqual(t, unsafe.Sizeof(waitNode{}), uintptr(128), "waitNode")
 }
+
+// What a timer carries is most of its entry in the wheel (see the wheel's
+// TestEntrySize): a runtime may hold millions.
+func TestTimerEventSize(t *testing.T) {
+	assert.LessOrEqual(t, unsafe.Sizeof(timerEvent{}), uintptr(24), "timerEvent")
+}

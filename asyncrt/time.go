@@ -16,7 +16,7 @@ var ErrElapsed = errors.New("asyncrt: deadline elapsed")
 type timerKind uint8
 
 const (
-	timerReg      timerKind = iota // wake a registration: reg is its node, arg its epoch
+	timerReg      timerKind = iota // wake a registration: see regTimer
 	timerDeadline                  // expire a Timeout scope: key is the task, arg the scope
 	timerIO                        // expire a descriptor's deadline: key is its record, arg the direction
 	timerSchedule                  // a World's next fixed-rate tick: arg is its index
@@ -24,19 +24,27 @@ const (
 )
 
 // timerEvent is what a timer carries. It holds no pointers, so the timer
-// wheel's memory is never scanned by the garbage collector.
+// wheel's memory is never scanned by the garbage collector, and it is kept
+// to 24 bytes: a runtime may hold millions.
 type timerEvent struct {
 	key  slab.Key
-	arg  uint64
-	reg  uint32
 	kind timerKind
+	arg  uint64
+}
+
+// regTimer is the event of registration n's timer: arg holds the node's
+// place in the pool and the low half of the epoch of its use. The epoch only
+// guards against a stale event (a registration's timer is stopped when the
+// use ends), so half of it is plenty.
+func regTimer(n *waitNode) timerEvent {
+	return timerEvent{kind: timerReg, arg: uint64(n.idx)<<32 | n.epoch&0xffff_ffff}
 }
 
 // fire acts on an expired timer.
 func (rt *Runtime) fire(ev timerEvent) {
 	switch ev.kind {
 	case timerReg:
-		if n := rt.regs.at(ev.reg); n != nil && n.epoch == ev.arg && n.task != nil {
+		if n := rt.regs.at(uint32(ev.arg >> 32)); n != nil && uint32(n.epoch) == uint32(ev.arg) && n.task != nil {
 			n.timer = wheel.Timer{}
 			rt.wakeNode(n)
 		}

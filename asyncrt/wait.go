@@ -263,7 +263,7 @@ func (w Waiter) WakeAfter(d time.Duration) {
 	at := rt.after(d)
 	if n.timer.IsZero() && at > rt.eventTime() {
 		// The common case, without wakeNodeAt's call: no timer to replace.
-		n.timer = rt.timers.Schedule(at, timerEvent{kind: timerReg, reg: n.idx, arg: n.epoch})
+		n.timer = rt.timers.Schedule(at, regTimer(n))
 		return
 	}
 	rt.wakeNodeAt(n, at)
@@ -279,7 +279,7 @@ func (rt *Runtime) wakeNodeAt(n *waitNode, at int64) {
 		rt.wakeNode(n)
 		return
 	}
-	n.timer = rt.timers.Schedule(at, timerEvent{kind: timerReg, reg: n.idx, arg: n.epoch})
+	n.timer = rt.timers.Schedule(at, regTimer(n))
 }
 
 // Waker returns a handle that wakes this registration from any goroutine.

@@ -43,10 +43,11 @@ type Timer struct{ key slab.Key }
 // IsZero reports whether t is the zero Timer.
 func (t Timer) IsZero() bool { return t.key.IsZero() }
 
+// entry is a timer. Its tick, the deadline rounded up to ticks, is
+// computed where needed rather than kept: a wheel may hold millions.
 type entry[T any] struct {
 	deadline int64
 	seq      uint64
-	when     uint64 // deadline in ticks, rounded up
 	prev     uint32 // index+1 of the neighbours in the slot's list; 0 at the ends
 	next     uint32
 	level    int8
@@ -107,7 +108,7 @@ func (w *Wheel[T]) Schedule(deadline int64, v T) Timer {
 	if err != nil {
 		panic("wheel: more than 2^32 timers")
 	}
-	e.deadline, e.seq, e.when, e.val = deadline, w.seq, ticksUp(deadline), v
+	e.deadline, e.seq, e.val = deadline, w.seq, v
 	w.place(k.Index(), e)
 	w.n++
 	return Timer{k}
@@ -125,12 +126,13 @@ func ticksUp(deadline int64) uint64 {
 // place links entry e (slot index i) into the level and slot its tick calls
 // for, or into the pending list if its tick has passed.
 func (w *Wheel[T]) place(i uint32, e *entry[T]) {
-	if e.when <= w.elapsed {
+	tick := ticksUp(e.deadline)
+	if tick <= w.elapsed {
 		e.level = levelPending
 		w.link(&w.pending, i, e)
 		return
 	}
-	when := min(e.when, w.elapsed+maxSpan-1)
+	when := min(tick, w.elapsed+maxSpan-1)
 	level := min(levelFor(w.elapsed, when), numLevels-1)
 	slot := uint8(when >> (level * slotBits) & slotMask)
 	e.level, e.slot = int8(level), slot
@@ -331,7 +333,7 @@ func (w *Wheel[T]) refill(now int64) bool {
 			e.prev, e.next = 0, 0
 			// Whatever has not reached its tick goes down a level (or back
 			// to the top if it lies beyond the wheel's span).
-			if e.when <= w.elapsed {
+			if ticksUp(e.deadline) <= w.elapsed {
 				e.level = levelDue
 				w.due = append(w.due, dueRef{e.deadline, e.seq, w.keyOf(i - 1)})
 			} else {
