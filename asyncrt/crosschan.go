@@ -158,6 +158,39 @@ func (c *crossChan[T]) tryPop() (T, bool) {
 	return v, true
 }
 
+// recvSpin is how many times a receiver that finds the channel empty
+// looks at the next slot again before it suspends: about 0.4 µs here. A
+// value sent meanwhile is taken without the round trip through the
+// runtime's inbox that wakes a suspended receiver (the sender's post, the
+// runtime taking it, the receiver's wake-up), which is most of the cost of
+// a value when a sender streams into a channel the receiver keeps empty:
+// CrossChanSend/cap1 gave 640-760 ns a value without the spin, 260-410 ns
+// spinning 256 times and 115-140 ns spinning 1024 times (a Go channel of
+// one: about 190 ns). Idle, the spin costs each blocking Recv 0.4 µs of CPU.
+const recvSpin = 500 * time.Nanosecond
+
+// awaitValue waits briefly for the next value, when nothing else could use
+// the thread: no task is ready and no other receiver waits. It reports
+// whether a value was published. The spin reads only the slot the value
+// will be in, which the sender writes anyway. A simulated runtime does not
+// spin: what it sees must not depend on how fast another goroutine is.
+func (c *crossChan[T]) awaitValue(rt *Runtime) bool {
+	if rt.ready.len() > 0 || !c.recvQ.Empty() || rt.sim != nil {
+		return false
+	}
+	pos := c.deq.Load()
+	s := &c.ring[pos&c.mask]
+	start := time.Now()
+	for s.seq.Load() != pos+1 {
+		// Reading the clock between looks paces them: a look while the
+		// sender writes the slot's cache line takes the line from it.
+		if time.Since(start) > recvSpin {
+			return false
+		}
+	}
+	return true
+}
+
 // avail returns how many values senders have claimed room for.
 func (c *crossChan[T]) avail() int { return int(c.enq.Load() - c.deq.Load()) }
 
@@ -322,7 +355,10 @@ func (s *CrossSender[T]) Close() {
 }
 
 // Recv takes the oldest value, suspending t while the channel is empty.
-// Waiting tasks are served in the order they started waiting. Once every
+// Finding it empty when no other task is ready, Recv first watches it for a
+// fraction of a microsecond: a value a sender is about to publish is then
+// taken without suspending. Waiting tasks are served in the order they
+// started waiting. Once every
 // sender is closed and the buffer drained (or after the receiver's Close),
 // it returns [ErrChanClosed]. A task waiting here keeps the runtime from
 // reporting a deadlock: senders are other goroutines (except on a channel
@@ -342,6 +378,11 @@ func (r *CrossReceiver[T]) Recv(t *Task) (T, error) {
 	var zero T
 	if r.closed {
 		return zero, errCrossRecvClosed
+	}
+	if c.awaitValue(t.rt) {
+		if v, err := r.tryRecv(); err != ErrEmpty {
+			return v, recvErr(err)
+		}
 	}
 	w := t.Enqueue(&c.recvQ)
 	c.recvWaiting.Store(true)
