@@ -3,6 +3,7 @@ package asyncrt
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,7 @@ type crossChan[T any] struct {
 	group   *Group         // NewGroupChan: only the group's runtimes send
 	ring    []crossSlot[T] // power-of-two length: the channel's capacity
 	mask    uint64
+	clear   bool // T holds pointers: the receiver zeroes the slots it takes
 	senders atomic.Int64
 	closed  atomic.Bool   // the receiver closed
 	stop    chan struct{} // closed by the receiver's Close, for Forward
@@ -32,9 +34,13 @@ type crossChan[T any] struct {
 	// receiver on different cores do not invalidate each other's lines.
 	_   cacheLinePad
 	enq atomic.Uint64 // next position to fill; senders
-	_   cacheLinePad
-	deq atomic.Uint64 // next position to take; the receiver
-	_   cacheLinePad
+	// deqSeen is a value of deq that senders read: positions before
+	// deqSeen+len(ring) have room. It lags deq, which senders read only to
+	// refresh it, so they rarely touch the receiver's line.
+	deqSeen atomic.Uint64
+	_       cacheLinePad
+	deq     atomic.Uint64 // next position to take; the receiver
+	_       cacheLinePad
 
 	// recvWaiting says receiving tasks wait in recvQ (the runtime's), so a
 	// sender must post a wake-up; wakePosted coalesces those posts.
@@ -95,10 +101,7 @@ func NewCrossChan[T any](rt *Runtime, capacity int) (*CrossSender[T], *CrossRece
 		size *= 2
 	}
 	c := &crossChan[T]{rt: rt, ring: make([]crossSlot[T], size), mask: uint64(size - 1),
-		stop: make(chan struct{}), space: make(chan struct{}, 1)}
-	for i := range c.ring {
-		c.ring[i].seq.Store(uint64(i))
-	}
+		clear: hasPointers(reflect.TypeFor[T]()), stop: make(chan struct{}), space: make(chan struct{}, 1)}
 	c.senders.Store(1)
 	c.notFull.L = &c.mu
 	c.recvQ.external = true
@@ -107,23 +110,27 @@ func NewCrossChan[T any](rt *Runtime, capacity int) (*CrossSender[T], *CrossRece
 
 // tryPush adds v unless the channel is full. Safe from any goroutine.
 func (c *crossChan[T]) tryPush(v T) bool {
+	size := int64(c.mask + 1)
 	pos := c.enq.Load()
 	for {
-		s := &c.ring[pos&c.mask]
-		switch seq := s.seq.Load(); {
-		case seq == pos: // the slot is free for this position
-			if c.enq.CompareAndSwap(pos, pos+1) {
-				s.val = v
-				s.seq.Store(pos + 1) // publish
-				c.wakeReceivers()
-				return true
+		// Signed: pos may be stale, behind a deq that has since passed it;
+		// the compare-and-swap below then fails and pos is read again.
+		if int64(pos-c.deqSeen.Load()) >= size {
+			deq := c.deq.Load()
+			c.deqSeen.Store(deq) // racing senders may store older values: that only costs a refresh
+			if int64(pos-deq) >= size {
+				return false // full: the receiver has not taken position pos-size
 			}
-			pos = c.enq.Load()
-		case seq < pos: // not yet taken by the receiver: full
-			return false
-		default: // another sender took the position
-			pos = c.enq.Load()
 		}
+		if c.enq.CompareAndSwap(pos, pos+1) {
+			// deq > pos-size: the receiver is done with the slot.
+			s := &c.ring[pos&c.mask]
+			s.val = v
+			s.seq.Store(pos + 1) // publish
+			c.wakeReceivers()
+			return true
+		}
+		pos = c.enq.Load()
 	}
 }
 
@@ -143,9 +150,10 @@ func (c *crossChan[T]) tryPop() (T, bool) {
 		return zero, false
 	}
 	v := s.val
-	s.val = zero
-	s.seq.Store(pos + c.mask + 1) // free for the sender one lap later
-	c.deq.Store(pos + 1)
+	if c.clear {
+		s.val = zero
+	}
+	c.deq.Store(pos + 1) // frees the slot for the sender one lap later
 	if (c.goBlocked.Load() > 0 || c.sendQ.Len() > 0) && (c.enq.Load()-pos-1 <= c.mask/2 || c.closed.Load()) {
 		c.unblockSenders()
 	}
@@ -576,4 +584,25 @@ func (c *crossChan[T]) checkGroupTask(t *Task, op string) {
 		panic("asyncrt: " + op + " called by a task outside the group on a channel made by NewGroupChan: " +
 			"only the group's runtimes send to it; use NewCrossChan for a channel between runtimes of no common group")
 	}
+}
+
+// hasPointers reports whether values of type t hold pointers the garbage
+// collector follows.
+func hasPointers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return false
+	case reflect.Array:
+		return t.Len() > 0 && hasPointers(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if hasPointers(t.Field(i).Type) {
+				return true
+			}
+		}
+		return false
+	}
+	return true // pointers, strings, slices, maps, channels, functions, interfaces
 }
