@@ -46,6 +46,24 @@ func TestSetReusedIDsKeepProbesShort(t *testing.T) {
 	assert.Less(t, s.used-s.n, 64, "tombstones left by the churn")
 }
 
+// A set that grows keeps between a quarter and three quarters of its
+// slots in use: a table grown too far would cost every task of a large
+// population more than the 16 bytes of its entry.
+func TestSetGrowsByDoubling(t *testing.T) {
+	var s Set[int]
+	v := new(int)
+	for i := uintptr(1); i <= 300_000; i++ {
+		s.Add(i*8, v)
+		if i >= 16 {
+			size := len(s.table.Load().keys)
+			load := float64(s.Len()) / float64(size)
+			if load < 0.25 || load > 0.75 {
+				t.Fatalf("%d entries in %d slots", s.Len(), size)
+			}
+		}
+	}
+}
+
 // FuzzSetModel checks the set against a map under random adds, removes and
 // re-adds of a small pool of ids, so that ids collide, clusters form and
 // tombstones are reused and emptied.
