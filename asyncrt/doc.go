@@ -24,14 +24,15 @@
 // ([Builder.TaskPool]), not the spawner's.
 //
 // A task costs a little more than a goroutine. Asleep, with 100k of them,
-// each holds 3.4 KB of heap and stack the first time: its coroutine (a
-// goroutine's stack and descriptor and iter.Pull's state, 2.76 KB) and some
-// 620 bytes of its own (its Task, its record, its registration and the
-// registration's timer), where a goroutine blocked on a channel holds
-// 2.69 KB. The runtime keeps the records, registrations and timers of
+// each holds 3.2 KB of heap and stack the first time: its coroutine (a
+// goroutine's stack and descriptor and iter.Pull's state, 2.75 KB) and some
+// 450 bytes of its own — its Task (128 bytes), its record (152), its sleep's
+// timer (64; a sleep takes no registration) and its share of the runtime's
+// index of coroutines and of its ready queue — where a goroutine blocked on
+// a channel holds 2.69 KB. The runtime keeps the records and timers of
 // tasks that ended for the next ones, as Go keeps goroutine descriptors:
-// once a population has come and gone, the next costs 2.3 KB a task against
-// 2.1 KB a goroutine (the Idle*Memory benchmarks of this package measure
+// once a population has come and gone, the next costs 2.4 KB a task against
+// 2.2 KB a goroutine (the Idle*Memory benchmarks of this package measure
 // both: run alone with -benchtime 1x for the first figure).
 // Spawning a task on a pooled coroutine allocates nothing. No cost per
 // spawn, timer or wake grows with the number of live tasks (the *WithLive,
