@@ -130,6 +130,33 @@ func TestRuntimeTasksListsTheUnfinished(t *testing.T) {
 	assert.Panics(t, func() { rt.Tasks() }, "from outside the runtime")
 }
 
+// A sleeping task is listed as sleeping, with when its sleep ends, even when
+// a wake of one of its registrations resumed it in between.
+func TestRuntimeTasksShowsSleepers(t *testing.T) {
+	rt, _ := simRuntime(t, nil)
+	list := block(t, rt, func(t *asyncrt.Task) []asyncrt.TaskInfo {
+		var q asyncrt.WaitQueue
+		s := asyncrt.SpawnFunc(t, func(t *asyncrt.Task) {
+			w := t.Enqueue(&q)
+			t.Sleep(time.Hour)
+			w.Release()
+		}, asyncrt.Named("sleeper"))
+		t.Yield()
+		q.WakeOne() // resumes it: it sleeps on
+		t.Yield()
+		list := t.Runtime().Tasks()
+		s.Abort()
+		_ = s.Wait(t)
+		return list
+	})
+	require.Len(t, list, 2)
+	assert.Equal(t, "sleeping", list[1].State)
+	assert.Equal(t, simStart.Add(time.Hour), list[1].Until)
+	assert.Equal(t, 1, list[1].Waits, "its registration; the sleep is not one")
+	assert.Regexp(t, `^task \d+ "sleeper" sleeping until 2026-01-02T10:30:00Z, 1 waits$`, list[1].String())
+	assert.True(t, list[0].Until.IsZero(), "the root does not sleep")
+}
+
 // TestTraceShowsTheTask records an execution trace around a named task: the
 // task's name is in the trace (as a trace task and region) only while one
 // is recorded.

@@ -3,6 +3,7 @@ package asyncrt
 import (
 	"fmt"
 	"slices"
+	"time"
 )
 
 // TaskInfo describes an unfinished task, for debug output (see
@@ -11,15 +12,25 @@ type TaskInfo struct {
 	ID   uint64
 	Name string // see Task.Name
 	// State is "ready" (spawned, not yet run), "running" (running now, or
-	// queued to run again after a Yield or a wake) or "suspended" (waiting).
+	// queued to run again after a Yield or a wake), "sleeping" (suspended in
+	// Sleep, SleepUntil, Timer.Wait or Interval.Tick, until Until) or
+	// "suspended" (waiting on its registrations).
 	State string
+	// Until is when a sleeping task's sleep ends, on the runtime's clock;
+	// zero for the other states.
+	Until time.Time
 	// Waits is the number of waits the task has registered (see Task.Wait).
+	// A sleep is not one of them: it holds a timer, not a registration.
 	Waits int
 }
 
 // String formats the task as a line of debug output.
 func (ti TaskInfo) String() string {
-	return fmt.Sprintf("task %d %q %s, %d waits", ti.ID, ti.Name, ti.State, ti.Waits)
+	state := ti.State
+	if !ti.Until.IsZero() {
+		state += " until " + ti.Until.Format(time.RFC3339Nano)
+	}
+	return fmt.Sprintf("task %d %q %s, %d waits", ti.ID, ti.Name, state, ti.Waits)
 }
 
 // Tasks lists the runtime's unfinished tasks in the order they were
@@ -41,6 +52,9 @@ func (rt *Runtime) Tasks() []TaskInfo {
 			ti.State = "running"
 		case stateSuspended:
 			ti.State = "suspended"
+			if at, ok := rt.timers.Deadline(rec.sleep); ok {
+				ti.State, ti.Until = "sleeping", rt.epoch.Add(time.Duration(at))
+			}
 		}
 		out = append(out, ti)
 	}
