@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"runtime"
 	"testing"
+	"time"
 	"unsafe"
 	"weak"
 
@@ -72,4 +73,44 @@ func TestCrossChanTakenSlotsKeepNothing(t *testing.T) {
 	_, ri, err := NewCrossChan[int](rt, 4)
 	require.NoError(t, err)
 	assert.False(t, ri.c.clear)
+}
+
+// A receiver watches the channel only when that can pay, and never when it
+// is unwinding: an aborted or timed-out task must stop at its suspension
+// point rather than take a value.
+func TestCrossRecvWatchesOnlyWhenItCanPay(t *testing.T) {
+	if runtime.GOMAXPROCS(0) == 1 {
+		t.Skip("with GOMAXPROCS=1 a receiver never watches")
+	}
+	rt, err := NewBuilder().Build()
+	require.NoError(t, err)
+	defer rt.Close()
+	s, r, err := NewCrossChan[int](rt, 4)
+	require.NoError(t, err)
+	require.NoError(t, s.Send(1)) // published: a watch sees it at once
+	seen, err := BlockOn(rt, func(t *Task) map[string]bool {
+		seen := map[string]bool{"plain": r.c.awaitValue(t)}
+		_, _ = Timeout(t, 0, func(t *Task) struct{} {
+			seen["timed out"] = r.c.awaitValue(t)
+			return struct{}{}
+		})
+		other := SpawnFunc(t, func(*Task) {})
+		seen["another task ready"] = r.c.awaitValue(t)
+		_ = other.Wait(t)
+		s.Close()
+		seen["no sender left"] = r.c.awaitValue(t)
+		return seen
+	})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]bool{"plain": true, "timed out": false, "another task ready": false, "no sender left": false}, seen)
+
+	sim, err := NewBuilder().Clock(NewSimClock(time.Unix(0, 0))).Build()
+	require.NoError(t, err)
+	defer sim.Close()
+	s2, r2, err := NewCrossChan[int](sim, 4)
+	require.NoError(t, err)
+	require.NoError(t, s2.Send(1))
+	watched, err := BlockOn(sim, func(t *Task) bool { return r2.c.awaitValue(t) })
+	require.NoError(t, err)
+	assert.False(t, watched, "a simulated runtime does not watch")
 }

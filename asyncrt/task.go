@@ -97,8 +97,9 @@ type taskRec struct {
 	consumed bool
 }
 
-// runner is a task's function together with the storage for its result. The
-// typed implementation is body[T].
+// runner is a task's function together with the storage for its result:
+// body[T], voidBody for a task that returns nothing, RemoteHandle[T] for
+// one spawned from another goroutine.
 type runner interface {
 	run(t *Task)
 	recycle()
