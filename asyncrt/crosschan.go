@@ -388,7 +388,10 @@ func (r *CrossReceiver[T]) Recv(t *Task) (T, error) {
 	if t.rt != c.rt {
 		panic("asyncrt: CrossReceiver.Recv called by a task of another runtime")
 	}
-	if c.avail() > c.recvQ.woken {
+	// With no wake in flight nothing is promised, and the value to take
+	// is the one at deq: looking at its slot does not need enq, the
+	// senders' cache line, which reading would take from them.
+	if q := &c.recvQ; q.woken == 0 || c.avail() > q.woken {
 		if v, err := r.tryRecv(); err != ErrEmpty {
 			return v, recvErr(err)
 		}
