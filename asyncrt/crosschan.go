@@ -68,6 +68,8 @@ type crossChan[T any] struct {
 // neighbouring lines are fetched in pairs).
 type cacheLinePad [128]byte
 
+// crossSlot is one place of the ring: seq is pos+1 once the value for
+// position pos is published there, and anything else until then.
 type crossSlot[T any] struct {
 	seq atomic.Uint64
 	val T
@@ -107,8 +109,11 @@ func NewCrossChan[T any](rt *Runtime, capacity int) (*CrossSender[T], *CrossRece
 	for size < capacity {
 		size *= 2
 	}
-	c := &crossChan[T]{rt: rt, ring: make([]crossSlot[T], size), mask: uint64(size - 1),
-		clear: hasPointers(reflect.TypeFor[T]()), multi: runtime.GOMAXPROCS(0) > 1, stop: make(chan struct{}), space: make(chan struct{}, 1)}
+	c := &crossChan[T]{
+		rt: rt, ring: make([]crossSlot[T], size), mask: uint64(size - 1),
+		clear: hasPointers(reflect.TypeFor[T]()), multi: runtime.GOMAXPROCS(0) > 1,
+		stop: make(chan struct{}), space: make(chan struct{}, 1),
+	}
 	c.senders.Store(1)
 	c.notFull.L = &c.mu
 	c.recvQ.external = true

@@ -496,8 +496,22 @@ func TestUnpooledSpawnAllocatesACoroutineAndATask(t *testing.T) {
 		next()
 		stop()
 	})
-	rt := newRuntime(t, nil)
-	allocs := block(t, rt, func(t *asyncrt.Task) map[string]float64 {
+	allocs := spawnAllocs(t, newRuntime(t, nil))
+	assert.Equal(t, map[string]float64{"Spawn": bare + 1, "SpawnFunc": bare + 1}, allocs, "a bare iter.Pull: %v", bare)
+}
+
+// On a pooled runtime, once warm, spawning and awaiting a task allocates
+// nothing beyond what its function captures: a recycled body holds a
+// result, and a task that returns nothing needs none.
+func TestPooledSpawnAllocatesNothing(t *testing.T) {
+	allocs := spawnAllocs(t, newRuntime(t, asyncrt.NewBuilder().TaskPool(4, false)))
+	assert.Equal(t, map[string]float64{"Spawn": 0, "SpawnFunc": 0}, allocs)
+}
+
+// spawnAllocs returns the allocations of a Spawn+Await and of a
+// SpawnFunc+Wait of tasks that capture nothing, on rt.
+func spawnAllocs(t *testing.T, rt *asyncrt.Runtime) map[string]float64 {
+	return block(t, rt, func(t *asyncrt.Task) map[string]float64 {
 		value := func(t *asyncrt.Task) int { t.Yield(); return 1 }
 		void := func(t *asyncrt.Task) { t.Yield() }
 		return map[string]float64{
@@ -513,34 +527,4 @@ func TestUnpooledSpawnAllocatesACoroutineAndATask(t *testing.T) {
 			}),
 		}
 	})
-	assert.Equal(t, map[string]float64{"Spawn": bare + 1, "SpawnFunc": bare + 1}, allocs, "a bare iter.Pull: %v", bare)
-}
-
-// On a pooled runtime, once warm, spawning and awaiting a task allocates
-// nothing beyond what its function captures: a recycled body holds a
-// result, and a task that returns nothing needs none.
-func TestPooledSpawnAllocatesNothing(t *testing.T) {
-	rt := newRuntime(t, asyncrt.NewBuilder().TaskPool(4, false))
-	allocs := block(t, rt, func(t *asyncrt.Task) map[string]float64 {
-		value := func(t *asyncrt.Task) int { t.Yield(); return 1 }
-		void := func(t *asyncrt.Task) { t.Yield() }
-		runs := map[string]func(){
-			"Spawn": func() {
-				if v, err := asyncrt.Spawn(t, value).Await(t); v != 1 || err != nil {
-					panic(fmt.Sprint(v, err))
-				}
-			},
-			"SpawnFunc": func() {
-				if err := asyncrt.SpawnFunc(t, void).Wait(t); err != nil {
-					panic(err)
-				}
-			},
-		}
-		out := map[string]float64{}
-		for name, run := range runs {
-			out[name] = testing.AllocsPerRun(200, run)
-		}
-		return out
-	})
-	assert.Equal(t, map[string]float64{"Spawn": 0, "SpawnFunc": 0}, allocs)
 }
