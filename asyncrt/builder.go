@@ -206,7 +206,9 @@ func (b *Builder) Idle(s IdleStrategy) *Builder {
 // timer), nor with GOMAXPROCS=1, where the goroutines that would send the
 // work could not run meanwhile; and it spins at most a quarter of the stall
 // threshold, so that the watchdog never takes a spin for a stall. d must be
-// within [0, 10 ms].
+// within [0, 10 ms]. (Apart from this, a task receiving on a cross channel
+// watches it for half a microsecond before it suspends, whatever d is: see
+// [CrossReceiver.Recv].)
 func (b *Builder) SpinBeforePark(d time.Duration) *Builder {
 	if d < 0 || d > 10*time.Millisecond {
 		b.errs = append(b.errs, fmt.Errorf("SpinBeforePark(%v): must be within [0, 10ms]", d))
