@@ -436,8 +436,8 @@ type Stats struct {
 	PendingTimers int
 	// Registrations is the number of live registrations of the waiting
 	// layer: waits in progress (not sleeps, which hold only a timer) and
-	// Timers not yet stopped. Like
-	// PendingTimers, it is 0 once every task has ended.
+	// Timers not yet stopped. Like PendingTimers, it is 0 once every task
+	// has ended.
 	Registrations int
 	// PoolInUse is the number of pooled coroutines running a task.
 	PoolInUse int
